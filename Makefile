@@ -1,0 +1,33 @@
+# instorage-csi — see README.md. Every target works on a fresh Debian bookworm
+# machine with Go; targets that need more (VM, kind) install it via scripts/.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+CACHE ?= $(CURDIR)/.cache
+export CACHE
+K8S_VERSION ?= 1.37
+
+.PHONY: all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-kind bench fuzz vet clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/mcs-emulator ./emulator/cmd/mcs-emulator
+	$(GO) build -o $(BIN)/instorage-csi ./driver/cmd/instorage-csi
+
+vet:
+	$(GO) vet ./...
+
+# Unit tests and the emulator suite (real SSH on loopback); no root needed.
+test: vet
+	$(GO) test -count=1 -timeout 20m ./driver/... ./emulator/...
+
+sanity:
+	$(GO) test -count=1 -timeout 20m ./sanity/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./emulator/... ./driver/...
+
+clean:
+	rm -rf $(BIN)
