@@ -182,10 +182,13 @@ type MkVDiskArgs struct {
 	Thin        bool   // -rsize/-autoexpand/-warning/-grainsize
 	Compressed  bool
 	RSizePct    int // default 2
-	WarningPct  int // 0 → omitted
-	AutoExpand  bool
-	GrainSize   int  // 0 → omitted
-	InTier      bool // -intier on|off
+	// ExplicitRSize sends RSizePct even when it is 0: snapshot targets are
+	// created with -rsize 0% (§6.4). Added to the contract by the client.
+	ExplicitRSize bool
+	WarningPct    int // 0 → omitted
+	AutoExpand    bool
+	GrainSize     int  // 0 → omitted
+	InTier        bool // -intier on|off
 }
 
 // MkVolumeArgs is mkvolume (active-active, §4.4).
