@@ -79,7 +79,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s %s: %v (exit %d): %s", e.Cmd, strings.Join(e.Args, " "), e.Err, e.ExitCode, e.Output)
+	if e.ExitCode >= 0 {
+		return fmt.Sprintf("%s %s: exit status %d: %s", e.Cmd, strings.Join(e.Args, " "), e.ExitCode, e.Output)
+	}
+	return fmt.Sprintf("%s %s: %v: %s", e.Cmd, strings.Join(e.Args, " "), e.Err, e.Output)
 }
 
 func (e *Error) Unwrap() error { return e.Err }

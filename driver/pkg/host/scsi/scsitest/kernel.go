@@ -305,10 +305,9 @@ func (k *Kernel) onWrite(path, value string) {
 			if key[0] != host || (f[2] != "-" && f[2] != strconv.Itoa(key[1])) {
 				continue
 			}
-			addr := scsi.HCTL{Host: host, Channel: 0, Target: 0, LUN: key[1]}
-			if f[0] != "-" && f[0] != "0" || f[1] != "-" && f[1] != "0" {
-				continue
-			}
+			addr := scsi.HCTL{Host: host, LUN: key[1]}
+			addr.Channel, _ = strconv.Atoi(f[0]) // "-" → 0: one channel, one target
+			addr.Target, _ = strconv.Atoi(f[1])
 			if _, err := os.Stat(k.Sys.Sys("bus", "scsi", "devices", addr.String())); err == nil {
 				continue // an existing device is not re-identified by a scan
 			}

@@ -1,0 +1,190 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/instorage-csi/instorage-csi/driver/pkg/host/iscsi"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/host/multipath"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/host/scsi"
+	"k8s.io/klog/v2"
+	utilsexec "k8s.io/utils/exec"
+)
+
+// Errors the node service maps to gRPC codes.
+var (
+	// ErrNoDevice: no path device carrying the volume's WWID appeared in time.
+	ErrNoDevice = errors.New("no device for the volume appeared")
+	// ErrLogin: no iSCSI session could be established to any portal.
+	ErrLogin = errors.New("iscsi login failed on every portal")
+	// ErrMultipath: multipath was required but no usable map exists.
+	ErrMultipath = errors.New("multipath map unavailable")
+	// ErrStaleInUse: a device at the mapped LUN belongs to another volume and is in use.
+	ErrStaleInUse = errors.New("stale device in use at the mapped LUN")
+	// ErrBusy: a device could not be released (e.g. multipath -f refused).
+	ErrBusy = errors.New("device busy")
+)
+
+// Connector runs the host flows. Construct with New.
+type Connector struct {
+	Exec      utilsexec.Interface
+	Sys       *scsi.Sysfs
+	ISCSI     *iscsi.Initiator
+	Multipath *multipath.Client
+	Settings  Settings
+	// Sleep waits d or until ctx ends; tests replace it to run without delays.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// New wires a Connector over one exec seam and one sysfs view.
+func New(e utilsexec.Interface, sys *scsi.Sysfs, s Settings) *Connector {
+	return &Connector{
+		Exec:      e,
+		Sys:       sys,
+		ISCSI:     &iscsi.Initiator{Exec: e, Sys: sys},
+		Multipath: &multipath.Client{Exec: e, Sys: sys},
+		Settings:  s,
+		Sleep:     sleepCtx,
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Attach makes the volume's device appear and returns it, verified by WWID.
+func (c *Connector) Attach(ctx context.Context, v Volume, chap *iscsi.CHAP) (Attachment, error) {
+	if err := v.Validate(); err != nil {
+		return Attachment{}, err
+	}
+	var paths []string
+	var err error
+	switch v.Link {
+	case LinkISCSI:
+		paths, err = c.attachISCSI(ctx, v, chap)
+	case LinkFC:
+		paths, err = c.attachFC(ctx, v)
+	}
+	if err != nil {
+		return Attachment{}, err
+	}
+	return c.assemble(ctx, v, paths)
+}
+
+// checkDisk verifies that disk carries uid. A disk with another WWID is a
+// leftover of an earlier mapping at this LUN number: if nothing holds it,
+// it is deleted (so a rescan can probe the new LUN) and false is returned;
+// if something holds it, ErrStaleInUse — it is never used either way.
+func (c *Connector) checkDisk(d scsi.Disk, uid string) (bool, error) {
+	w, err := c.Sys.WWID(d.Name)
+	if err != nil {
+		return false, nil // not ready yet (VPD not read); poll again
+	}
+	if w == uid {
+		return true, nil
+	}
+	holders, _ := c.Sys.Holders(d.Name)
+	klog.InfoS("Stale device at mapped LUN", "device", d.Name, "hctl", d.HCTL.String(), "wwid", w, "want", uid, "holders", holders)
+	if len(holders) > 0 {
+		return false, fmt.Errorf("%w: %s at %s has WWID %s (held by %v), want %s", ErrStaleInUse, d.Name, d.HCTL, w, holders, uid)
+	}
+	if err := c.Sys.DeleteDisk(d.Name); err != nil {
+		return false, fmt.Errorf("delete stale device %s: %w", d.Name, err)
+	}
+	return false, nil
+}
+
+// assemble picks the device to use among verified paths: the multipath map
+// if one holds them (or is required), else the single path.
+func (c *Connector) assemble(ctx context.Context, v Volume, paths []string) (Attachment, error) {
+	a := Attachment{Paths: paths}
+	want := c.Settings.ForceUseMultipath || len(paths) > 1
+	dm, err := c.findMap(v.UID, paths)
+	if err != nil {
+		return a, err
+	}
+	if dm == "" && want {
+		if derr := c.Multipath.DaemonRunning(ctx); derr != nil {
+			if c.Settings.ForceUseMultipath {
+				return a, fmt.Errorf("%w: multipathd not reachable: %v", ErrMultipath, derr)
+			}
+			klog.InfoS("multipathd not reachable; using a single path", "uid", v.UID, "paths", paths, "err", derr)
+			want = false
+		}
+	}
+	for i := 0; dm == "" && want && i < c.Settings.MultipathSearchRetryTimes; i++ {
+		if i == 0 {
+			if err := c.Multipath.Nudge(ctx, v.UID, paths); err != nil {
+				klog.InfoS("multipath nudge failed; still waiting for multipathd", "uid", v.UID, "err", err)
+			}
+		}
+		if err := c.Sleep(ctx, c.Settings.MultipathSearchWaitInterval); err != nil {
+			return a, err
+		}
+		if dm, err = c.findMap(v.UID, paths); err != nil {
+			return a, err
+		}
+	}
+	if dm == "" {
+		if c.Settings.ForceUseMultipath {
+			return a, fmt.Errorf("%w: no map for WWID %s over %v after %d tries", ErrMultipath, v.UID, paths, c.Settings.MultipathSearchRetryTimes)
+		}
+		a.Device = c.Sys.Dev(paths[0])
+		return a, nil
+	}
+	// Every slave of the map must carry this volume's WWID.
+	slaves, err := c.Multipath.Slaves(dm)
+	if err != nil {
+		return a, err
+	}
+	for _, s := range slaves {
+		if w, err := c.Sys.WWID(s); err != nil || w != v.UID {
+			return a, fmt.Errorf("%w: %s has path %s with WWID %q, want %s", ErrMultipath, dm, s, w, v.UID)
+		}
+	}
+	a.Multipath, a.Device = dm, c.Sys.Dev(dm)
+	return a, nil
+}
+
+// findMap returns the map holding any path, or the map by WWID.
+func (c *Connector) findMap(uid string, paths []string) (string, error) {
+	for _, p := range paths {
+		dm, err := c.Multipath.MapHolding(p)
+		if err != nil || dm != "" {
+			return dm, err
+		}
+	}
+	return c.Multipath.MapByWWID(uid)
+}
+
+// Find returns the volume's current devices by WWID, without scanning.
+func (c *Connector) Find(v Volume) (Attachment, error) {
+	paths, err := c.Sys.DisksByWWID(v.UID)
+	if err != nil {
+		return Attachment{}, err
+	}
+	a := Attachment{Paths: paths}
+	dm, err := c.findMap(v.UID, paths)
+	if err != nil {
+		return a, err
+	}
+	switch {
+	case dm != "":
+		a.Multipath, a.Device = dm, c.Sys.Dev(dm)
+	case len(paths) > 0:
+		a.Device = c.Sys.Dev(paths[0])
+	}
+	return a, nil
+}
