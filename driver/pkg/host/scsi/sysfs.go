@@ -28,10 +28,14 @@ type Sysfs struct {
 func Default() *Sysfs { return &Sysfs{SysRoot: "/sys", DevRoot: "/dev"} }
 
 // Sys joins elem under the sysfs root.
-func (s *Sysfs) Sys(elem ...string) string { return filepath.Join(append([]string{s.SysRoot}, elem...)...) }
+func (s *Sysfs) Sys(elem ...string) string {
+	return filepath.Join(append([]string{s.SysRoot}, elem...)...)
+}
 
 // Dev joins elem under the /dev root.
-func (s *Sysfs) Dev(elem ...string) string { return filepath.Join(append([]string{s.DevRoot}, elem...)...) }
+func (s *Sysfs) Dev(elem ...string) string {
+	return filepath.Join(append([]string{s.DevRoot}, elem...)...)
+}
 
 // Write writes value to an existing sysfs attribute (never creates one).
 func (s *Sysfs) Write(path, value string) error {
