@@ -15,6 +15,7 @@
 #   --portal-port P (host port of both portals, 3260)  --ssh-port P (host port of the emulator SSH, 2222)
 #   --fwd GUESTIP:PORT=HOSTIP:PORT (extra guest->host forward)  --hostfwd HOSTIP:PORT=GUESTPORT
 #   --env K=V (exported to every job)
+# Env: VM_KERNEL_ARGS (extra kernel command line; default "quiet")
 # Exit codes: job's own; 124 job timed out; 125 VM failed (no boot / died).
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -74,7 +75,7 @@ qemu_args() {
 	printf '%s\n' -M pc -accel tcg,thread=multi,tb-size=256 -cpu max -smp "$SMP" -m "$MEM" \
 		-nodefaults -display none -vga none -no-reboot -serial stdio \
 		-kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.cpio" \
-		-append "console=ttyS0 panic=-1 net.ifnames=0 quiet" \
+		-append "console=ttyS0 panic=-1 net.ifnames=0 ${VM_KERNEL_ARGS:-quiet}" \
 		-drive "file=$IMAGE/disk.img,format=raw,if=virtio,snapshot=on,cache=unsafe,aio=threads" \
 		-netdev "$net" -device virtio-net-pci,netdev=n0 \
 		-fsdev "local,id=fs0,path=$STATE/ctl,security_model=none" -device virtio-9p-pci,fsdev=fs0,mount_tag=vmctl \
