@@ -8,7 +8,7 @@ import (
 // Every value that goes on a command line passes one of these checks first,
 // so argv can be joined with single spaces and never needs quoting: none of
 // them admits whitespace, quotes, backslashes or shell metacharacters
-// (`;`, `$`, “ ` “, `|`, `&`, `<`, `>`, `!`, parentheses). See mcs-cli.md §1.2.
+// (; $ backtick | & < > ! and parentheses). See mcs-cli.md §1.2.
 var (
 	// Object names: §3.5 / §11.2 recommendation, minus spaces (a space
 	// would need quoting, which the driver never does).
@@ -22,7 +22,7 @@ var (
 	attrRE        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 	filterValueRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._:-]{0,254}$`)
 	// CHAP secrets: alphanumerics and . _ - (Cinder uses 16 alphanumerics).
-	chapRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	chapRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	// argvSafeRE is the transport's last line of defence on every element.
 	argvSafeRE = regexp.MustCompile(`^[A-Za-z0-9._:%=!@+/-]+$`)
 )
