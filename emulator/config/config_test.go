@@ -1,0 +1,108 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestExampleLoadsAndValidates(t *testing.T) {
+	c, err := Load("example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.SSH.Limits.Resolved()
+	if err != nil || l.MaxSessions != 32 || l.ConnectionsPerSecond != 3 || l.ConnectionBurst != 3 {
+		t.Fatalf("limits %+v %v", l, err)
+	}
+	if time.Duration(c.SSH.CommandTimeout) != 2*time.Minute || len(c.Faults.Rules) != 3 ||
+		c.Faults.OfflineNodes[0] != "node2" || c.Faults.PoolFree["Pool1"] != 0 || !c.ISCSIEnabled() {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestEmptyConfigIsDefault(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	topo, _ := c.ResolvedTopology()
+	if len(topo.Nodes) != 2 || !c.ISCSIEnabled() {
+		t.Fatalf("%+v", topo)
+	}
+	l, _ := c.SSH.Limits.Resolved()
+	if l != (Limits{}) {
+		t.Fatalf("limits should be off by default: %+v", l)
+	}
+}
+
+func TestBadConfigsRejected(t *testing.T) {
+	cases := map[string]string{
+		"unknown key":       "ssh: {adr: 1.2.3.4:22}\n",
+		"bad preset":        "preset: three-site\n",
+		"bad limits preset": "ssh: {limits: {preset: fast}}\n",
+		"user without auth": "users: [{name: a}]\n",
+		"duplicate user":    "users: [{name: a, password: x}, {name: a, password: y}]\n",
+		"user with colon":   "users: [{name: 'a:b', password: x}]\n",
+		"bad fault":         "faults: {rules: [{command: mkvdisk}]}\n",
+		"bad duration":      "ssh: {commandTimeout: soon}\n",
+		"bad ssh addr":      "ssh: {addr: nowhere}\n",
+		"bad topology":      "topology: {clusterName: x}\n",
+		"negative rate":     "ssh: {limits: {connectionsPerSecond: -1}}\n",
+		"password and file": "users: [{name: a, password: x, passwordFile: /p}]\n",
+	}
+	for name, doc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(p, []byte(doc), 0o600)
+			c, err := Load(p)
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil {
+				t.Fatalf("accepted %q", doc)
+			}
+		})
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte("fromfile\n"), 0o600)
+	creds, err := Credentials([]User{{Name: "a", Password: "x"}, {Name: "b", PasswordFile: pwFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !creds.CheckPassword("a", "x") || !creds.CheckPassword("b", "fromfile") || creds.CheckPassword("b", "fromfile\n") {
+		t.Fatal("password checks")
+	}
+	if _, err := ParseUserFlag("admin"); err == nil {
+		t.Fatal("--user without password accepted")
+	}
+	u, err := ParseUserFlag("admin:pa:ss")
+	if err != nil || u.Name != "admin" || u.Password != "pa:ss" {
+		t.Fatalf("%+v %v", u, err)
+	}
+	// The example's inline authorized key must parse.
+	c, _ := Load("example.yaml")
+	if _, err := Credentials(c.Users[1:]); err != nil {
+		t.Fatalf("example users: %v", err)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:22": true, "127.0.0.2:1": true, "[::1]:22": true,
+		"localhost:22": true, "0.0.0.0:22": false, ":22": false, "10.0.0.1:22": false} {
+		if IsLoopback(addr) != want {
+			t.Errorf("IsLoopback(%q) != %v", addr, want)
+		}
+	}
+}
