@@ -45,8 +45,8 @@ type VolumeParams struct {
 	InTier     bool
 	RSizePct   int
 	RSizeSet   bool // volThinResize given (so 0% is sent, not the default)
-	WarningPct int // 0 = not set
-	GrainSize  int // 0 = not set
+	WarningPct int  // 0 = not set
+	GrainSize  int  // 0 = not set
 	AutoExpand bool
 }
 
