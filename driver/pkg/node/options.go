@@ -1,0 +1,55 @@
+// Package node is the CSI Node service: it validates requests, persists
+// stage metadata, and drives the host flows in package host (attach by
+// WWID, multipath, teardown) and the filesystem through k8s.io/mount-utils.
+package node
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+)
+
+// Options configure the Node service; the driver binary fills them from flags.
+type Options struct {
+	DriverName string // e.g. csi-instorage
+	NodeName   string // Kubernetes node name (--node-id)
+	// StateDir holds one stage record per volume so a restarted plugin still
+	// tears down what it set up. Default /var/lib/kubelet/plugins/<driver>/node.
+	StateDir string
+	// InitiatorNameFile is open-iscsi's initiator name (default /etc/iscsi/initiatorname.iscsi).
+	InitiatorNameFile string
+	SysRoot, DevRoot  string // "/sys", "/dev"; a fake tree in tests
+	MaxVolumesPerNode int64  // 0 = no limit reported
+	// Topology segments reported by NodeGetInfo (optional).
+	Topology map[string]string
+}
+
+func (o *Options) defaults() {
+	if o.StateDir == "" && o.DriverName != "" {
+		o.StateDir = filepath.Join("/var/lib/kubelet/plugins", o.DriverName, "node")
+	}
+	if o.InitiatorNameFile == "" {
+		o.InitiatorNameFile = "/etc/iscsi/initiatorname.iscsi"
+	}
+	if o.SysRoot == "" {
+		o.SysRoot = "/sys"
+	}
+	if o.DevRoot == "" {
+		o.DevRoot = "/dev"
+	}
+}
+
+// Validate reports the first unusable option.
+func (o *Options) Validate() error {
+	switch {
+	case o.DriverName == "":
+		return errors.New("node: driver name is required")
+	case o.NodeName == "":
+		return errors.New("node: node name (--node-id) is required")
+	case !filepath.IsAbs(o.StateDir):
+		return fmt.Errorf("node: state dir %q must be absolute", o.StateDir)
+	case o.MaxVolumesPerNode < 0:
+		return fmt.Errorf("node: max volumes per node %d < 0", o.MaxVolumesPerNode)
+	}
+	return nil
+}
