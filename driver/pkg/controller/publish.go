@@ -116,11 +116,7 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 	if err := hv.Validate(); err != nil {
 		return nil, status.Errorf(codes.Internal, "building publish context: %v", err)
 	}
-	pc, err := volumeid.EncodePublishContext(a.Config.Name, hv)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "building publish context: %v", err)
-	}
-	return &csi.ControllerPublishVolumeResponse{PublishContext: pc}, nil
+	return &csi.ControllerPublishVolumeResponse{PublishContext: publishContext(hv)}, nil
 }
 
 // siteOf is the site of an I/O group, for mkhost -site with active-active
