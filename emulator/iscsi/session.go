@@ -1,0 +1,90 @@
+package iscsi
+
+import (
+	"encoding/hex"
+	"time"
+
+	"k8s.io/klog/v2"
+
+	"github.com/instorage-csi/instorage-csi/emulator/scsi"
+)
+
+// session is one logged-in iSCSI session (one connection: MaxConnections=1).
+type session struct {
+	srv       *Server
+	key       string
+	initiator string
+	isid      [6]byte
+	tsih      uint16
+	node      Node
+	discovery bool
+	nexus     *scsi.Nexus // nil for discovery sessions
+	conn      *conn
+}
+
+func sessionKey(initiator string, isid [6]byte, target string) string {
+	return initiator + "|" + hex.EncodeToString(isid[:]) + "|" + target
+}
+
+// refresh reloads the LUN masking from the model.
+func (se *session) refresh() {
+	if se.nexus == nil {
+		return
+	}
+	if err := se.nexus.SetLUNs(se.srv.backend.LUNs(se.initiator, se.node.ID)); err != nil {
+		klog.ErrorS(err, "iSCSI LUN refresh", "initiator", se.initiator, "node", se.node.Name)
+	}
+}
+
+// register installs se, reinstating (closing) an older session with the
+// same initiator, ISID and target (RFC 7143 §6.3.5).
+func (s *Server) register(se *session) bool {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return false
+		}
+		old := s.sessions[se.key]
+		if old == nil {
+			s.nextTSIH++
+			if s.nextTSIH == 0 {
+				s.nextTSIH = 1
+			}
+			se.tsih = s.nextTSIH
+			s.sessions[se.key] = se
+			s.mu.Unlock()
+			return true
+		}
+		s.mu.Unlock()
+		klog.InfoS("iSCSI session reinstatement", "initiator", se.initiator, "target", se.node.IQN)
+		old.conn.nc.Close()
+		select {
+		case <-old.conn.done:
+		case <-time.After(10 * time.Second):
+			return false
+		}
+	}
+}
+
+func (s *Server) unregister(se *session) {
+	s.mu.Lock()
+	if s.sessions[se.key] == se {
+		delete(s.sessions, se.key)
+	}
+	s.mu.Unlock()
+}
+
+// forEachConn runs f on every full-feature connection (task management
+// scopes resets across sessions).
+func (s *Server) forEachConn(f func(*conn)) {
+	s.mu.Lock()
+	var cs []*conn
+	for _, se := range s.sessions {
+		cs = append(cs, se.conn)
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		f(c)
+	}
+}
