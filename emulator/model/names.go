@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 )
 
@@ -189,3 +190,6 @@ func upper(s string) string {
 	}
 	return string(b)
 }
+
+// splitHostPort splits ip:port and [v6]:port.
+func splitHostPort(s string) (string, string, error) { return net.SplitHostPort(s) }
