@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host/hosttest"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/host/scsi"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -178,5 +181,25 @@ func TestResize_RescansEveryPathThenResizesMap(t *testing.T) {
 	f.Multipathd = false
 	if _, err := f.C.Resize(context.Background(), v); !errors.Is(err, host.ErrMultipath) {
 		t.Fatalf("resize with multipathd down: want ErrMultipath, got %v", err)
+	}
+}
+
+func TestDetach_ControllerLUNDoesNotKeepTheSessionLoggedIn(t *testing.T) {
+	f := hosttest.New(t, hosttest.FastSettings())
+	v := f.ISCSIVolume(hosttest.UIDA, 1, hosttest.P1)
+	if _, err := f.C.Attach(context.Background(), v, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A non-disk device (type 12, storage array controller) at LUN 0.
+	ctl := f.K.AddDisk(scsi.HCTL{Host: 2, LUN: 0}, "ffffffffffffffffffffffffffffffff")
+	dev, _ := filepath.EvalSymlinks(f.K.Sys.Sys("block", ctl, "device"))
+	if err := os.WriteFile(filepath.Join(dev, "type"), []byte("12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.C.Detach(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.K.Sessions()) != 0 {
+		t.Fatal("a controller LUN kept the session logged in")
 	}
 }

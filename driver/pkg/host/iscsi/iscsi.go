@@ -194,11 +194,21 @@ func (in *Initiator) TargetAddress(s Session) (channel, target int) {
 	return c, t
 }
 
-// HasDevices reports whether any SCSI device (any LUN) remains on the
-// session's host; logout is safe only when none does.
+// HasDevices reports whether any disk (any LUN) remains on the session's
+// host; logout is safe only when none does. Non-disk devices (e.g. a
+// target's LUN 0 controller, SCSI type 12) hold no volume and are ignored.
 func (in *Initiator) HasDevices(s Session) (bool, error) {
 	m, err := filepath.Glob(in.Sys.Sys("bus", "scsi", "devices", fmt.Sprintf("%d:*:*:*", s.Host)))
-	return len(m) > 0, err
+	if err != nil {
+		return false, err
+	}
+	for _, d := range m {
+		if t, err := in.Sys.Read(filepath.Join(d, "type")); err == nil && t != "0" {
+			continue
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // ReadInitiatorName returns the IQN in /etc/iscsi/initiatorname.iscsi.
