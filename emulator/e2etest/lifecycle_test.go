@@ -1,0 +1,110 @@
+package e2etest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+const mkvdiskG = "mcsop mkvdisk -name %s -size 1 -unit gb -mdiskgrp Pool0"
+
+func TestAuthOverRealBinary(t *testing.T) {
+	e := startEmu(t, t.TempDir())
+	if _, err := e.tryDial(testUser, gossh.Password("wrong")); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	if _, err := e.tryDial("admin", gossh.Password("admin")); err == nil {
+		t.Fatal("demo account active although --user was given")
+	}
+	c := e.dial()
+	if out := mustOK(t, c, "mcsinq lssystem -delim !"); !strings.Contains(out, "name!") {
+		t.Fatalf("lssystem: %q", out)
+	}
+}
+
+func TestRestartKeepsHostKeyAndState(t *testing.T) {
+	dir := t.TempDir()
+	e := startEmu(t, dir)
+	c := e.dial()
+	id := createdID(t, mustOK(t, c, "mcsop mkvdisk -name keep-me -size 1 -unit gb -mdiskgrp Pool0"))
+	fp := e.Fingerprint
+	c.Close()
+	e.stop()
+
+	e2 := startEmu(t, dir)
+	if e2.Fingerprint != fp {
+		t.Fatalf("host key changed across restart: %s → %s", fp, e2.Fingerprint)
+	}
+	rs := rows(t, mustOK(t, e2.dial(), "mcsinq lsvdisk -bytes -delim ! -filtervalue name=keep-me"))
+	if len(rs) != 1 || rs[0]["id"] != itoa(id) || rs[0]["capacity"] != "1073741824" {
+		t.Fatalf("after restart: %+v", rs)
+	}
+}
+
+func TestKill9ThenRestartKeepsAcknowledgedState(t *testing.T) {
+	dir := t.TempDir()
+	e := startEmu(t, dir)
+	c := e.dial()
+	var names []string
+	for i := range 20 {
+		n := "k9-" + itoa(i)
+		mustOK(t, c, "mcsop mkvdisk -name "+n+" -size 1 -unit gb -mdiskgrp Pool0")
+		names = append(names, n)
+	}
+	mustOK(t, c, "mcsop rmvdisk -force k9-3")
+	e.kill9()
+
+	e2 := startEmu(t, dir)
+	c2 := e2.dial()
+	rs := rows(t, mustOK(t, c2, "mcsinq lsvdisk -bytes -delim !"))
+	got := map[string]bool{}
+	for _, r := range rs {
+		got[r["name"]] = true
+	}
+	for _, n := range names {
+		if want := n != "k9-3"; got[n] != want {
+			t.Errorf("vdisk %s present=%v after kill -9, want %v", n, got[n], want)
+		}
+	}
+	// The array keeps working after recovery.
+	mustOK(t, c2, "mcsop mkvdisk -name after-crash -size 1 -unit gb -mdiskgrp Pool0")
+}
+
+func TestFingerprintCommandMatchesServer(t *testing.T) {
+	dir := t.TempDir()
+	e := startEmu(t, dir)
+	out, err := runBinary("fingerprint", "--state-dir", dir)
+	if err != nil || strings.TrimSpace(out) != e.Fingerprint {
+		t.Fatalf("fingerprint %q (%v), server says %s", out, err, e.Fingerprint)
+	}
+	kh, err := os.ReadFile(filepath.Join(dir, "known_hosts"))
+	if err != nil || !strings.HasPrefix(string(kh), "[127.0.0.1]:") || !strings.Contains(string(kh), "ssh-ed25519 ") {
+		t.Fatalf("known_hosts %q %v", kh, err)
+	}
+}
+
+func TestServeRefusesDemoAccountOffLoopback(t *testing.T) {
+	out, err := runBinary("serve", "--state-dir", t.TempDir(), "--ssh-addr", "0.0.0.0:0", "--control-addr", "off", "--iscsi=false")
+	if err == nil || !strings.Contains(out, "no CLI account configured") {
+		t.Fatalf("want refusal, got %v: %s", err, out)
+	}
+}
+
+func TestArrayLimitsRefuseExcessConnections(t *testing.T) {
+	e := startEmu(t, t.TempDir(), "--array-limits")
+	refused := 0
+	for range 6 {
+		c, err := e.tryDial(testUser, gossh.Password(testPassword))
+		if err != nil {
+			refused++
+			continue
+		}
+		c.Close()
+	}
+	if refused < 2 {
+		t.Fatalf("only %d of 6 back-to-back connections refused with 3/s burst 3", refused)
+	}
+}
