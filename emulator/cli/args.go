@@ -165,3 +165,11 @@ func colonList(s string) []string {
 	}
 	return strings.Split(s, ":")
 }
+
+// commaList splits -iscsiname lists: IQNs contain ':', so SVC uses ','.
+func commaList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

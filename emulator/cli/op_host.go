@@ -20,7 +20,7 @@ func mkhost(c *CLI, a *args) ([]byte, error) {
 	if t, ok := a.flags["-type"]; ok && t != "generic" {
 		return nil, errInvalidParam("-type")
 	}
-	id, err := c.a.MkHost(model.MkHostReq{Name: a.str("-name"), IQNs: colonList(a.str("-iscsiname")),
+	id, err := c.a.MkHost(model.MkHostReq{Name: a.str("-name"), IQNs: commaList(a.str("-iscsiname")),
 		WWPNs: colonList(a.str("-hbawwpn")), Site: a.str("-site")})
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func mkhost(c *CLI, a *args) ([]byte, error) {
 }
 
 func addhostport(c *CLI, a *args) ([]byte, error) {
-	return nil, c.a.AddHostPort(a.obj, colonList(a.str("-iscsiname")), colonList(a.str("-hbawwpn")))
+	return nil, c.a.AddHostPort(a.obj, commaList(a.str("-iscsiname")), colonList(a.str("-hbawwpn")))
 }
 
 func chhost(c *CLI, a *args) ([]byte, error) {

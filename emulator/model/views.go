@@ -330,7 +330,7 @@ func (a *Array) VDisks(sel VDiskSelector) []VDiskView {
 // VDisk is the detail of one vdisk by name or id.
 func (a *Array) VDisk(ref string) (VDiskView, error) {
 	var v VDiskView
-	err := errNotExist()
+	var err error = errNotExist()
 	_ = a.view(func() {
 		if d := a.vdiskRef(ref); d != nil {
 			v, err = a.vdiskView(d, true), nil
@@ -441,7 +441,7 @@ type HostMapView struct {
 // access set (§3.7).
 func (a *Array) VDiskHostMaps(vdiskRef string) ([]HostMapView, error) {
 	var out []HostMapView
-	err := errNotSuitable()
+	var err error = errNotSuitable()
 	_ = a.view(func() {
 		v := a.vdiskRef(vdiskRef)
 		if v == nil {
@@ -462,7 +462,7 @@ func (a *Array) VDiskHostMaps(vdiskRef string) ([]HostMapView, error) {
 // HostVDiskMaps lists a host's mappings in SCSI id order.
 func (a *Array) HostVDiskMaps(hostRef string) ([]HostMapView, error) {
 	var out []HostMapView
-	err := errNotExist()
+	var err error = errNotExist()
 	_ = a.view(func() {
 		h := a.hostRef(hostRef)
 		if h == nil {
@@ -521,7 +521,7 @@ func (a *Array) Hosts() []HostView {
 // Host is the detail of one host.
 func (a *Array) Host(ref string) (HostView, error) {
 	var hv HostView
-	err := errNotExist()
+	var err error = errNotExist()
 	_ = a.view(func() {
 		if h := a.hostRef(ref); h != nil {
 			hv, err = a.hostView(h), nil
@@ -580,7 +580,7 @@ func (a *Array) LCMaps() []LCMapView {
 // LCMap is one map by name or id.
 func (a *Array) LCMap(ref string) (LCMapView, error) {
 	var lv LCMapView
-	err := errNotExist()
+	var err error = errNotExist()
 	_ = a.view(func() {
 		if m := a.lcmapRef(ref); m != nil {
 			lv, err = a.lcMapView(m, a.now()), nil
@@ -604,7 +604,7 @@ func (a *Array) lcMapView(m *LCMap, now time.Time) LCMapView {
 // VDiskLCMaps lists the maps a vdisk is source or target of.
 func (a *Array) VDiskLCMaps(ref string) ([]LCMapView, error) {
 	var out []LCMapView
-	err := errNotExist()
+	var err error = errNotExist()
 	_ = a.view(func() {
 		v := a.vdiskRef(ref)
 		if v == nil {
@@ -643,7 +643,7 @@ func (a *Array) LCGroups() []LCGroupView {
 // LCGroup is one consistency group by name or id.
 func (a *Array) LCGroup(ref string) (LCGroupView, error) {
 	var gv LCGroupView
-	err := errNotExist()
+	var err error = errNotExist()
 	_ = a.view(func() {
 		if g := a.lcgroupRef(ref); g != nil {
 			gv, err = a.lcGroupView(g), nil
