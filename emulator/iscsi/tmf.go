@@ -62,14 +62,8 @@ func (c *conn) taskMgmt(p *PDU) error {
 			}
 			on := o.sess.nexus
 			wait = append(wait, o.abortWhere(func(t *task) bool { return on.DeviceFor(t.lun) == dev })...)
-			if o != c {
-				for _, l := range on.LUNs() {
-					if on.DeviceFor(l) == dev {
-						on.AddUAAll(scsi.ResetUA)
-						break
-					}
-				}
-			}
+			// SAM-5 §7.6: the reset is reported to every nexus, issuer included.
+			on.AddUA(dev, scsi.ResetUA)
 		})
 		dev.ResetLegacy()
 	case tmfTargetWarm, tmfTargetCold:
@@ -79,9 +73,7 @@ func (c *conn) taskMgmt(p *PDU) error {
 				return
 			}
 			wait = append(wait, o.abortWhere(func(*task) bool { return true })...)
-			if o != c {
-				o.sess.nexus.AddUAAll(scsi.ResetUA)
-			}
+			o.sess.nexus.AddUAAll(scsi.ResetUA)
 			for _, l := range o.sess.nexus.LUNs() {
 				if d := o.sess.nexus.DeviceFor(l); d != nil {
 					d.ResetLegacy()

@@ -69,7 +69,7 @@ var supportedOps = []opDesc{
 	{opPRIn, 0, true, 10}, {opPRIn, 1, true, 10}, {opPRIn, 2, true, 10}, {opPRIn, 3, true, 10},
 	{opPROut, 0, true, 10}, {opPROut, 1, true, 10}, {opPROut, 2, true, 10}, {opPROut, 3, true, 10},
 	{opPROut, 4, true, 10}, {opPROut, 5, true, 10}, {opPROut, 6, true, 10},
-	{opRead16, 0, false, 16}, {opCompareAndWrite, 0, false, 16}, {opWrite16, 0, false, 16},
+	{opRead16, 0, false, 16}, {opCompareAndWrite, 0, false, 16}, {opOrWrite16, 0, false, 16}, {opWrite16, 0, false, 16},
 	{opWriteVerify16, 0, false, 16}, {opVerify16, 0, false, 16}, {opPrefetch16, 0, false, 16},
 	{opSyncCache16, 0, false, 16}, {opWriteSame16, 0, false, 16},
 	{opServiceAction16, saReadCapacity16, true, 16}, {opServiceAction16, saGetLBAStatus, true, 16},
@@ -120,7 +120,7 @@ func (c *cmd) reportSupportedOpcodes() Result {
 				}
 			}
 		}
-		if opt == 1 && opHasSA || opt == 2 && !opHasSA && found == nil && anyOp(reqOp) {
+		if opt == 1 && opHasSA || opt == 2 && !opHasSA && anyOp(reqOp) {
 			return check(invalidCDBField(2))
 		}
 		out := []byte{0, 0x01, 0, 0} // support: not supported

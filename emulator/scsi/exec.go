@@ -32,6 +32,7 @@ const (
 	opPROut            = 0x5f
 	opRead16           = 0x88
 	opCompareAndWrite  = 0x89
+	opOrWrite16        = 0x8b
 	opWrite16          = 0x8a
 	opWriteVerify16    = 0x8e
 	opVerify16         = 0x8f
@@ -161,6 +162,8 @@ func (c *cmd) run() Result {
 		return c.verify()
 	case opCompareAndWrite:
 		return c.compareAndWrite()
+	case opOrWrite16:
+		return c.orWrite()
 	case opWriteSame10, opWriteSame16:
 		return c.writeSame()
 	case opUnmap:

@@ -124,7 +124,7 @@ func (c *cmd) deviceIdentification(info LUNInfo) []byte {
 // Limits advertised in VPD 0xb0; the command handlers enforce the same.
 const (
 	maxTransferBlocks  = 16384   // 8 MiB per command
-	maxUnmapBlocks     = 1 << 22 // 2 GiB per UNMAP descriptor set
+	maxUnmapBlocks     = 1 << 20 // 512 MiB per UNMAP command
 	maxUnmapDescs      = 256
 	maxWriteSameBlocks = 1 << 22
 	maxCAWBlocks       = 255

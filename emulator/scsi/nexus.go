@@ -142,6 +142,9 @@ func (n *Nexus) Close() {
 	n.luns = nil
 }
 
+// AddUA queues asc on the LU backed by dev (a LUN reset on any path).
+func (n *Nexus) AddUA(dev *Device, asc uint16) { n.addUA(dev, asc) }
+
 // addUA queues a unit attention on the LU backed by dev (called by other
 // nexuses, e.g. when a reservation is preempted).
 func (n *Nexus) addUA(dev *Device, asc uint16) {

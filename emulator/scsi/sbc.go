@@ -145,12 +145,10 @@ func (c *cmd) compareAndWrite() Result {
 	if s := c.checkRange(lba, uint64(n)); s != nil {
 		return check(s)
 	}
-	if n == 0 {
-		return good(nil)
-	}
 	size := n * BlockSize
-	if len(c.out) < 2*size {
-		return check(errParamLen)
+	if len(c.out) != 2*size {
+		// Data-out must be exactly the compare and the write blocks.
+		return check(invalidCDBField(13))
 	}
 	c.dev.cawMu.Lock()
 	defer c.dev.cawMu.Unlock()
@@ -375,7 +373,9 @@ func (c *cmd) writeSame() Result {
 	}
 	off := int64(lba) * BlockSize
 	size := int64(n) * BlockSize
-	if (unmap || ndob) && thin && allZero(block) {
+	// UNMAP=1 deallocates whatever the block holds (libiscsi and SBC-3
+	// §5.45: the device server unmaps; LBPRZ makes the range read zero).
+	if unmap && thin || ndob && thin && allZero(block) {
 		if err := c.dev.punch(off, size); err != nil {
 			return check(senseOf(KeyMediumError, ascWriteError))
 		}
@@ -401,4 +401,38 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// orWrite is ORWRITE(16): data-out ORed into the medium, atomically with
+// respect to COMPARE AND WRITE.
+func (c *cmd) orWrite() Result {
+	cdb := c.normCDB()
+	lba, n, flags := rw(cdb)
+	if flags&0xe0 != 0 {
+		return check(invalidCDBField(1))
+	}
+	if s := c.checkRange(lba, uint64(n)); s != nil {
+		return check(s)
+	}
+	if n > maxTransferBlocks {
+		return check(invalidCDBField(10))
+	}
+	n = min(n, uint32(len(c.out)/BlockSize))
+	if n == 0 {
+		return good(nil)
+	}
+	size := int(n) * BlockSize
+	c.dev.cawMu.Lock()
+	defer c.dev.cawMu.Unlock()
+	buf := make([]byte, size)
+	if err := c.dev.readAt(buf, int64(lba)*BlockSize); err != nil {
+		return check(senseOf(KeyMediumError, ascUnrecoveredReadError))
+	}
+	for i := range buf {
+		buf[i] |= c.out[i]
+	}
+	if err := c.dev.writeAt(buf, int64(lba)*BlockSize, flags&0x08 != 0); err != nil {
+		return check(senseOf(KeyMediumError, ascWriteError))
+	}
+	return good(nil)
 }

@@ -9,7 +9,7 @@ func DataOutLength(cdb []byte) (int, bool) {
 		return 0, false
 	}
 	switch cdb[0] {
-	case opWrite6, opWrite10, opWrite12, opWrite16, opWriteVerify10, opWriteVerify12, opWriteVerify16:
+	case opWrite6, opWrite10, opWrite12, opWrite16, opWriteVerify10, opWriteVerify12, opWriteVerify16, opOrWrite16:
 		_, n, _ := rw(cdb[:cdbLen(cdb[0])])
 		return int(n) * BlockSize, true
 	case opVerify10, opVerify12, opVerify16:
