@@ -2,6 +2,7 @@ package e2etest
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strconv"
 	"time"
@@ -15,4 +16,10 @@ func runBinary(args ...string) (string, error) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
 	return string(out), err
+}
+
+func writeFile(t interface{ Fatal(...any) }, path, data string) {
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
