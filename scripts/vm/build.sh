@@ -4,7 +4,7 @@
 # iSCSI initiator, multipath and filesystem tools. Root only (debootstrap, device nodes).
 #
 # Output (printed on stdout as the last line): $CACHE/vm/<suite>-<kernel>-<key>/ with
-#   vmlinuz  initrd.cpio  disk.img  manifest
+#   kernel (ELF vmlinux, or bzImage)  initrd.cpio  disk.img  manifest
 # The key hashes the suite, the package list, the kernel package version, the module set and the
 # guest files, so a warm run only resolves the kernel version and returns the directory.
 #
@@ -28,7 +28,7 @@ STAGE1_MODS=(virtio_pci virtio_blk ext4)
 
 [ "$(id -u)" = 0 ] || vm_die "build.sh must run as root (debootstrap)"
 t0=$(vm_now_ms)
-vm_apt_install debootstrap busybox-static kmod e2fsprogs qemu-system-x86 socat
+vm_apt_install debootstrap busybox-static kmod e2fsprogs xz-utils qemu-system-x86 socat
 
 mirror() {
 	[ -n "${MIRROR:-}" ] && { echo "$MIRROR"; return; }
@@ -123,7 +123,19 @@ tm=$(vm_now_ms)
 mkfs.ext4 -q -F -L vmroot -E lazy_itable_init=1,lazy_journal_init=1 -d "$R" "$WORK/disk.img" "$DISK_SIZE"
 vm_log "mkfs.ext4 -d took $(($(vm_now_ms) - tm)) ms"
 
-cp "$KROOT/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
+# The kernel as an uncompressed ELF: qemu boots it through its PVH entry (Debian sets CONFIG_PVH),
+# which skips decompressing the xz bzImage under TCG (measured 3-10 s less to boot). Falls back
+# to the bzImage when the payload is not xz or not an ELF.
+vmlinuz=$KROOT/boot/vmlinuz-$KVER
+off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -1 | cut -d: -f1)
+# xz exits non-zero on the bytes that follow the payload; the ELF check below is the real test.
+[ -n "$off" ] && { tail -c +$((off + 1)) "$vmlinuz" | xz -dcq >"$WORK/vmlinux" 2>/dev/null || true; }
+if [ -s "$WORK/vmlinux" ] && [ "$(head -c 4 "$WORK/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+	mv "$WORK/vmlinux" "$WORK/kernel"
+else
+	vm_log "kernel payload not xz/ELF; booting the bzImage"
+	cp "$vmlinuz" "$WORK/kernel"
+fi
 {
 	echo "suite=$SUITE"
 	echo "mirror=$MIRROR"
@@ -133,7 +145,7 @@ cp "$KROOT/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
 	echo "rootfs_mb=$(du -sm "$R" | cut -f1)"
 } >"$WORK/manifest.tmp"
 rm -rf "$OUT"; mkdir -p "$OUT"
-mv "$WORK/vmlinuz" "$WORK/initrd.cpio" "$WORK/disk.img" "$OUT/"
+mv "$WORK/kernel" "$WORK/initrd.cpio" "$WORK/disk.img" "$OUT/"
 mv "$WORK/manifest.tmp" "$OUT/manifest" # last: its presence marks a complete build
 # Older images of this suite are superseded (a running VM keeps its open file; unlinking is safe).
 for old in "$CACHE/vm/$SUITE"-*; do [ "$old" = "$OUT" ] || rm -rf "$old"; done

@@ -74,7 +74,7 @@ qemu_args() {
 	done
 	printf '%s\n' -M pc -accel tcg,thread=multi,tb-size=256 -cpu max -smp "$SMP" -m "$MEM" \
 		-nodefaults -display none -vga none -no-reboot -serial stdio \
-		-kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.cpio" \
+		-kernel "$IMAGE/kernel" -initrd "$IMAGE/initrd.cpio" \
 		-append "console=ttyS0 panic=-1 net.ifnames=0 ${VM_KERNEL_ARGS:-quiet}" \
 		-drive "file=$IMAGE/disk.img,format=raw,if=virtio,snapshot=on,cache=unsafe,aio=threads" \
 		-netdev "$net" -device virtio-net-pci,netdev=n0 \
@@ -97,7 +97,7 @@ timestamp() {
 
 vm_start() {
 	if [ -z "$IMAGE" ]; then IMAGE=$("$VM_DIR/build.sh" | tail -1); fi
-	for f in vmlinuz initrd.cpio disk.img; do [ -f "$IMAGE/$f" ] || vm_die "$IMAGE/$f missing (build.sh)"; done
+	for f in kernel initrd.cpio disk.img; do [ -f "$IMAGE/$f" ] || vm_die "$IMAGE/$f missing (build.sh)"; done
 	vm_apt_install qemu-system-x86 socat
 	if [ -z "$STATE" ]; then mkdir -p "$CACHE/vm/runs"; STATE=$(mktemp -d "$CACHE/vm/runs/run.XXXXXX"); fi
 	STATE=$(mkdir -p "$STATE" && cd "$STATE" && pwd)
