@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"k8s.io/mount-utils"
+	"k8s.io/utils/exec"
+
+	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/driver"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/node"
+)
+
+// newNode builds the Node service for this machine.
+func newNode(opts driver.Options, cfg *config.Config) (csi.NodeServer, error) {
+	e := exec.New()
+	return node.New(node.Options{DriverName: opts.DriverName, NodeName: opts.NodeID}, cfg.Host, e,
+		&mount.SafeFormatAndMount{Interface: mount.New(""), Exec: e})
+}
