@@ -28,6 +28,10 @@ const (
 	DemoPassword = "admin"
 )
 
+// ArrayDir is the subdirectory of the state dir that holds the model's
+// journal and vdisk data files (the host key sits next to it).
+const ArrayDir = "array"
+
 // Real-array connection limits (mcs-cli.md §1.1, §11.1 item 8), applied by
 // ssh.limits.preset: array.
 const (

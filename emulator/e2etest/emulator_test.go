@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) (int, error) {
+	defer stopBigArray()
 	if b := os.Getenv("MCS_EMULATOR_BIN"); b != "" {
 		binary = b
 		return m.Run(), nil
@@ -72,19 +73,34 @@ type emu struct {
 	ControlAddr string
 	Fingerprint string
 	logPath     string
-	exited      chan error
+	done        chan struct{} // closed when the process has exited
+	waitErr     error
 }
 
 var readyRE = regexp.MustCompile(`^mcs-emulator ready ssh=(\S+) control=(\S+) hostkey=(\S+)$`)
 
 // startEmu runs `mcs-emulator serve` on free loopback ports and waits for
-// its ready line.
+// its ready line; the process is killed when the test ends.
 func startEmu(t testing.TB, stateDir string, args ...string) *emu {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), "emulator.log")
-	logFile, err := os.Create(logPath)
+	e, err := launch(t.TempDir(), stateDir, args...)
+	if e != nil {
+		e.t = t
+		t.Cleanup(e.kill)
+	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	return e
+}
+
+// launch starts the binary without a test to report to (shared benchmark
+// fixtures); logs go to logDir.
+func launch(logDir, stateDir string, args ...string) (*emu, error) {
+	logPath := filepath.Join(logDir, "emulator.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
 	}
 	base := []string{"serve", "--state-dir", stateDir, "--ssh-addr", "127.0.0.1:0", "--control-addr", "127.0.0.1:0",
 		"--iscsi=false", "--user", testUser + ":" + testPassword}
@@ -92,12 +108,12 @@ func startEmu(t testing.TB, stateDir string, args ...string) *emu {
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	e := &emu{t: t, cmd: cmd, stateDir: stateDir, logPath: logPath, exited: make(chan error, 1)}
+	e := &emu{cmd: cmd, stateDir: stateDir, logPath: logPath, done: make(chan struct{})}
 	ready := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -108,23 +124,26 @@ func startEmu(t testing.TB, stateDir string, args ...string) *emu {
 		}
 		io.Copy(io.Discard, stdout)
 	}()
-	go func() { e.exited <- cmd.Wait(); logFile.Close() }()
-	t.Cleanup(func() {
-		if e.cmd.ProcessState == nil {
-			e.cmd.Process.Kill()
-			<-e.exited
-		}
-	})
+	go func() { e.waitErr = cmd.Wait(); logFile.Close(); close(e.done) }()
 	select {
 	case m := <-ready:
 		e.SSHAddr, e.ControlAddr, e.Fingerprint = m[1], m[2], m[3]
-	case err := <-e.exited:
-		e.exited <- err
-		t.Fatalf("mcs-emulator exited before ready: %v\n%s", err, e.log())
+		return e, nil
+	case <-e.done:
+		return e, fmt.Errorf("mcs-emulator exited before ready: %v\n%s", e.waitErr, e.log())
 	case <-time.After(60 * time.Second):
-		t.Fatalf("mcs-emulator not ready after 60s\n%s", e.log())
+		return e, fmt.Errorf("mcs-emulator not ready after 60s\n%s", e.log())
 	}
-	return e
+}
+
+// kill ends the process if it still runs (cleanup).
+func (e *emu) kill() {
+	select {
+	case <-e.done:
+	default:
+		e.cmd.Process.Kill()
+		<-e.done
+	}
 }
 
 func (e *emu) log() string {
@@ -140,9 +159,9 @@ func (e *emu) stop() {
 	e.t.Helper()
 	e.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-e.exited:
-		if err != nil {
-			e.t.Fatalf("exit after SIGTERM: %v\n%s", err, e.log())
+	case <-e.done:
+		if e.waitErr != nil {
+			e.t.Fatalf("exit after SIGTERM: %v\n%s", e.waitErr, e.log())
 		}
 	case <-time.After(20 * time.Second):
 		e.t.Fatalf("no exit 20s after SIGTERM\n%s", e.log())
@@ -153,7 +172,7 @@ func (e *emu) stop() {
 func (e *emu) kill9() {
 	e.t.Helper()
 	e.cmd.Process.Signal(syscall.SIGKILL)
-	<-e.exited
+	<-e.done
 }
 
 func (e *emu) control() *control.Client { return control.NewClient(e.ControlAddr) }

@@ -72,7 +72,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	arr, err := model.Open(filepath.Join(c.StateDir, "array"), topo)
+	arr, err := model.Open(filepath.Join(c.StateDir, config.ArrayDir), topo)
 	if err != nil {
 		return fmt.Errorf("open array state: %w", err)
 	}
