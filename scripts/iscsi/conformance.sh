@@ -3,7 +3,8 @@
 # emulator's Go target, same 1 GiB sparse backing file, same portals; prints
 # a per-family table. Exit 1 if the emulator passes fewer tests than tgt.
 # Usage: scripts/iscsi/conformance.sh     env: OUT (default /var/tmp/mcs-iscsi),
-#        THIN=1|0 (default 1: both targets thin-provisioned), TMO per-suite s.
+#        THIN=1|0 (default 1: both targets thin-provisioned), TMO per-suite s,
+#        PORT (default 3260).
 set -uo pipefail
 . "$(dirname "$0")/targets.sh"
 OUT=${OUT:-/var/tmp/mcs-iscsi}
@@ -16,12 +17,12 @@ rm -f "$OUT/mcs-iscsi-target"
 
 rm -f "$IMG"; truncate -s 1G "$IMG"
 tgt_up "$OUT" "$IMG" "$THIN" >/dev/null || exit 1
-"$(dirname "$0")/run-test-cu.sh" "iscsi://127.0.0.1/$IQN1/1" "iscsi://127.0.0.2/$IQN1/1" "$OUT/tgt"
+"$(dirname "$0")/run-test-cu.sh" "iscsi://127.0.0.1:$PORT/$IQN1/1" "iscsi://127.0.0.2:$PORT/$IQN1/1" "$OUT/tgt"
 tgt_down "$OUT"
 
 rm -f "$IMG"; truncate -s 1G "$IMG"
 emu_up "$OUT" "$IMG" "$THIN" || exit 1
-"$(dirname "$0")/run-test-cu.sh" "iscsi://127.0.0.1/$IQN1/1" "iscsi://127.0.0.2/$IQN2/1" "$OUT/emu"
+"$(dirname "$0")/run-test-cu.sh" "iscsi://127.0.0.1:$PORT/$IQN1/1" "iscsi://127.0.0.2:$PORT/$IQN2/1" "$OUT/emu"
 emu_down "$OUT"
 
 sum() { # dir family -> "tests passed failed skipped hung"
