@@ -206,7 +206,7 @@ func (t *SSHTransport) runSession(ctx context.Context, c *sshConn, sess *ssh.Ses
 // acquire returns a healthy connection with a free session slot, dialling
 // a new one when all are busy and the pool is not full.
 func (t *SSHTransport) acquire(ctx context.Context) (*sshConn, error) {
-	waited := false
+	waited, dialFailed := false, false
 	for {
 		t.mu.Lock()
 		if t.closed {
@@ -224,7 +224,7 @@ func (t *SSHTransport) acquire(ctx context.Context) (*sshConn, error) {
 			t.mu.Unlock()
 			return best, nil
 		}
-		if len(t.conns)+t.dialing < t.o.MaxConns {
+		if len(t.conns)+t.dialing < t.o.MaxConns && !dialFailed {
 			t.dialing++
 			t.mu.Unlock()
 			c, err := t.dial(ctx)
@@ -241,9 +241,16 @@ func (t *SSHTransport) acquire(ctx context.Context) (*sshConn, error) {
 				t.o.Metrics.addConns(t.o.ArrayName, 1)
 			}
 			t.notifyLocked()
+			others := len(t.conns)
 			t.mu.Unlock()
 			if err != nil {
-				return nil, err
+				if others == 0 {
+					return nil, err
+				}
+				// The array refuses connections beyond its own limits
+				// (§11.1 item 8); queue on the connections we have.
+				dialFailed = true
+				continue
 			}
 			go t.watch(c)
 			return c, nil

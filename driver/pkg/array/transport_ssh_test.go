@@ -35,6 +35,7 @@ type testSSHD struct {
 	maxActive  atomic.Int32
 	keepalives atomic.Int32
 	killed     chan struct{} // a sleeping command saw its session closed
+	refuse     atomic.Bool   // close new connections before the handshake
 	mu         sync.Mutex
 	netConns   []net.Conn
 }
@@ -53,6 +54,9 @@ func newTestSSHD(t *testing.T) *testSSHD {
 	srv := &gliderssh.Server{
 		PasswordHandler: func(ctx gliderssh.Context, pw string) bool { return ctx.User() == "superuser" && pw == "passw0rd" },
 		ConnCallback: func(ctx gliderssh.Context, c net.Conn) net.Conn {
+			if d.refuse.Load() {
+				return nil // like the array over its connection limit
+			}
 			d.conns.Add(1)
 			d.dialTimes <- time.Now()
 			d.mu.Lock()
@@ -315,6 +319,36 @@ func TestSSH_NewConnectionsAreRateLimited(t *testing.T) {
 	// 3 tokens at once, then one every 1/3 s: the 6th dial is ≥ ~1 s later.
 	if span := times[5].Sub(times[0]); span < 900*time.Millisecond {
 		t.Errorf("6 dials within %v; a 3/s burst-3 limiter needs ≥ 1s", span)
+	}
+}
+
+// When the array refuses a new connection, commands queue on the
+// connections the pool already has instead of failing.
+func TestSSH_RefusedDialFallsBackToExistingConnections(t *testing.T) {
+	d := newTestSSHD(t)
+	tr := d.transport(t, func(o *SSHOptions) { o.MaxConns = 3; o.MaxSessions = 3 })
+	if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil {
+		t.Fatal(err)
+	}
+	d.refuse.Store(true)
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "sleep", "100"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := d.conns.Load(); n != 1 {
+		t.Errorf("accepted connections = %d, want 1", n)
+	}
+	// With no connection at all, a refused dial is a transport error.
+	tr2 := d.transport(t, nil)
+	if _, _, err := tr2.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); !IsTransport(err) {
+		t.Errorf("err = %v", err)
 	}
 }
 
