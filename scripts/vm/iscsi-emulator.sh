@@ -17,12 +17,14 @@ ISCSI_PORT=${EMU_ISCSI_PORT:-13270} SSH_PORT=${EMU_SSH_PORT:-12222}
 GUEST_IQN=iqn.1993-08.org.debian:01:instorage-vm-emu
 VDISK=vmproof$$ HOST=vmhost$$ USER_NAME=superuser
 
-vm_apt_install openssh-client
+vm_apt_install openssh-client socat
 IMAGE=$("$VM_DIR/build.sh" | tail -1)
 mkdir -p "$CACHE/vm/runs"
 ST=$(mktemp -d "$CACHE/vm/runs/iscsi-emulator.XXXXXX")
 EMU_PID=''
 cleanup() {
+	local rc=$?
+	((rc == 0)) || vm_log "FAILED (rc=$rc); logs: $ST (emulator.log, vm/console.log, vm/socat.log)"
 	"$VM_DIR/run.sh" stop --state "$ST/vm" || true
 	if [ -n "$EMU_PID" ]; then
 		kill -TERM "$EMU_PID" 2>/dev/null || true
@@ -34,27 +36,41 @@ trap cleanup EXIT
 
 if [ -z "${EMULATOR:-}" ]; then
 	EMULATOR=$ST/mcs-emulator
+	export PATH=$PATH:/usr/local/go/bin
 	(cd "$REPO" && timeout 600 go build -o "$EMULATOR" ./emulator/cmd/mcs-emulator) || vm_die "go build mcs-emulator failed"
 fi
 
 # --- the emulator: portals 127.0.0.1/127.0.0.2:ISCSI_PORT advertised as the VM's guestfwd addresses
 ssh-keygen -q -t ed25519 -N '' -C vm-proof -f "$ST/id"
-"$EMULATOR" serve \
-	--state-dir "$ST/array" \
-	--ssh-listen "127.0.0.1:$SSH_PORT" \
-	--ssh-host-key "$ST/hostkey" \
-	--ssh-authorized-keys "$USER_NAME=$ST/id.pub" \
-	--iscsi-port "$ISCSI_PORT" \
-	--iscsi-advertise "127.0.0.1:$ISCSI_PORT=10.0.2.100:3260,127.0.0.2:$ISCSI_PORT=10.0.2.101:3260" \
-	>"$ST/emulator.log" 2>&1 &
+# The emulator's config (emulator/config): portals listen on 127.0.0.1/127.0.0.2:ISCSI_PORT and are
+# advertised in SendTargets as the addresses the VM reaches them at (README "Network").
+cat >"$ST/emulator.yaml" <<YAML
+stateDir: $ST/array
+ssh:
+  addr: 127.0.0.1:$SSH_PORT
+control:
+  addr: "off"
+users:
+  - name: $USER_NAME
+    authorizedKeysFile: $ST/id.pub
+preset: default
+iscsi:
+  enabled: true
+  port: $ISCSI_PORT
+  advertise:
+    "127.0.0.1:$ISCSI_PORT": "10.0.2.100:3260"
+    "127.0.0.2:$ISCSI_PORT": "10.0.2.101:3260"
+YAML
+"$EMULATOR" serve --config "$ST/emulator.yaml" >"$ST/emulator.log" 2>&1 &
 EMU_PID=$!
+HOSTKEY=$ST/array/ssh_host_ed25519_key
 for _ in $(seq 150); do
-	[ -s "$ST/hostkey" ] && timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SSH_PORT" 2>/dev/null && break
+	[ -s "$HOSTKEY" ] && timeout 2 socat -u /dev/null "TCP:127.0.0.1:$SSH_PORT" 2>/dev/null && break
 	kill -0 "$EMU_PID" 2>/dev/null || { tail -20 "$ST/emulator.log" >&2; vm_die "mcs-emulator exited"; }
 	sleep 0.2
 done
 # Host key verified: known_hosts comes from the key the emulator wrote, never from the wire.
-echo "[127.0.0.1]:$SSH_PORT $(ssh-keygen -y -f "$ST/hostkey")" >"$ST/known_hosts"
+echo "[127.0.0.1]:$SSH_PORT $(ssh-keygen -y -f "$HOSTKEY")" >"$ST/known_hosts"
 
 # mcs CMD...: one array CLI command over SSH (key auth, pinned host key, bounded).
 mcs() {

@@ -62,11 +62,13 @@ qemu_args() {
 		"10.0.2.100:2222=127.0.0.1:$SSH_PORT"    # emulator CLI over SSH
 		"${FWDS[@]}"
 	)
-	local net="user,id=n0,restrict=on" f
+	local net="user,id=n0,restrict=on" f socat_log=$STATE/socat.log
+	[[ $socat_log == *[[:space:],]* ]] && socat_log=/dev/null # qemu splits cmd: on spaces, options on commas
 	for f in "${fwd[@]}"; do
 		[[ $f =~ ^([0-9.]+):([0-9]+)=([0-9.]+):([0-9]+)$ ]] || vm_die "bad --fwd $f (GUESTIP:PORT=HOSTIP:PORT)"
-		# slirp forks one socat per guest connection (cmd: is split on spaces, no shell).
-		net+=",guestfwd=tcp:${BASH_REMATCH[1]}:${BASH_REMATCH[2]}-cmd:socat - TCP:${BASH_REMATCH[3]}:${BASH_REMATCH[4]}"
+		# slirp forks one socat per guest connection (cmd: is split on spaces, no shell). socat's
+		# stderr would reach the guest inside the TCP stream, so its messages go to a log file.
+		net+=",guestfwd=tcp:${BASH_REMATCH[1]}:${BASH_REMATCH[2]}-cmd:socat -lf $socat_log - TCP:${BASH_REMATCH[3]}:${BASH_REMATCH[4]}"
 	done
 	for f in "${HOSTFWDS[@]}"; do
 		[[ $f =~ ^([0-9.]+):([0-9]+)=([0-9]+)$ ]] || vm_die "bad --hostfwd $f (HOSTIP:PORT=GUESTPORT)"
