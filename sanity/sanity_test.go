@@ -38,7 +38,7 @@ func TestSanity(t *testing.T) {
 	if err := flag.Set("ginkgo.skip", `Node Service|should work with a volume attribute class`); err != nil {
 		t.Fatalf("setting ginkgo.skip: %v", err)
 	}
-	emu := harness.Start(t, harness.Options{})
+	emu := harness.Start(t, harness.Options{SSH: true})
 	endpoint := startDriver(t, emu.Client)
 
 	cfg := sanity.NewTestConfig()

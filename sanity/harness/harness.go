@@ -5,17 +5,22 @@ package harness
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
 	"github.com/instorage-csi/instorage-csi/emulator/cli"
 	"github.com/instorage-csi/instorage-csi/emulator/fault"
 	"github.com/instorage-csi/instorage-csi/emulator/model"
 	"github.com/instorage-csi/instorage-csi/emulator/sshd"
 )
 
-// User is the array account the harness logs in as.
-const User = "superuser"
+// User and password of the array account the harness logs in as.
+const (
+	User     = "superuser"
+	password = "harness-passw0rd"
+)
 
 // Emulator is one running emulated array.
 type Emulator struct {
@@ -25,11 +30,18 @@ type Emulator struct {
 	Client array.Client
 	// Commands counts CLI commands that reached the runner.
 	Commands *Counter
+	// Storage is the config entry the Client was made from (SSH only).
+	Storage config.Storage
 }
 
-// Options choose the topology (default model.DefaultTopology()).
+// Options choose the topology (default model.DefaultTopology()) and the
+// transport.
 type Options struct {
 	Topology *model.Topology
+	// SSH serves the CLI on 127.0.0.1 through emulator/sshd and connects
+	// with the driver's own SSH transport and pinned host key, so dropped
+	// connections can be injected. Otherwise calls stay in-process.
+	SSH bool
 }
 
 // Start opens a fresh array in t.TempDir and an in-process client to it.
@@ -46,8 +58,47 @@ func Start(t testing.TB, o Options) *Emulator {
 	t.Cleanup(func() { _ = m.Close() })
 	e := &Emulator{Model: m, Faults: fault.NewInjector(), Commands: &Counter{}}
 	e.Runner = e.Commands.Wrap(e.Faults.Wrap(cli.New(m)))
-	e.Client = array.NewCLI(InProcess{Runner: e.Runner, User: User}, array.WithArrayName("emu"))
+	if !o.SSH {
+		e.Client = array.NewCLI(InProcess{Runner: e.Runner, User: User}, array.WithArrayName("emu"))
+		return e
+	}
+	e.startSSH(t)
 	return e
+}
+
+func (e *Emulator) startSSH(t testing.TB) {
+	t.Helper()
+	keyPath := filepath.Join(t.TempDir(), "ssh_host_ed25519_key")
+	key, err := sshd.LoadOrCreateHostKey(keyPath)
+	if err != nil {
+		t.Fatalf("host key: %v", err)
+	}
+	fp, err := sshd.ReadHostKeyFingerprint(keyPath)
+	if err != nil {
+		t.Fatalf("host key fingerprint: %v", err)
+	}
+	creds := sshd.NewCredentials()
+	if err := creds.AddPassword(User, password); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sshd.New(sshd.Config{Runner: e.Runner, Credentials: creds, HostKey: key,
+		Limits: sshd.Limits{MaxConnections: 64, ConnectionsPerSecond: 200}})
+	if err != nil {
+		t.Fatalf("sshd: %v", err)
+	}
+	addr, _, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("sshd listen: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	e.Storage = config.Storage{Name: "emu", Type: "AS18000", Host: addr.String(), Username: User, Password: password,
+		HostKeyFingerprint: fp}
+	cli, err := array.Connect(&e.Storage, nil)
+	if err != nil {
+		t.Fatalf("connecting to the emulator: %v", err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	e.Client = cli
 }
 
 // InProcess is an array.Transport that calls a Runner directly: the same
