@@ -102,7 +102,9 @@ func TestPersistence_TornJournal(t *testing.T) {
 	var states []string
 	states = append(states, dump(a))
 	steps := []func(){
-		func() { must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, RSizePct: -1})) },
+		func() {
+			must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, RSizePct: -1}))
+		},
 		func() { must(a.MkHost(MkHostReq{Name: "h", IQNs: []string{"iqn.2000-01.a:h"}})) },
 		func() { must(a.MkVDiskHostMap("h", "v0", -1, true)) },
 		func() {
