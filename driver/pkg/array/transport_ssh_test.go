@@ -85,7 +85,11 @@ func newTestSSHD(t *testing.T) *testSSHD {
 
 func (d *testSSHD) handle(s gliderssh.Session) {
 	n := d.active.Add(1)
-	defer d.active.Add(-1)
+	// Count the session as finished before the exit status goes out: the
+	// client may start its next session as soon as it has the status.
+	var once sync.Once
+	done := func() { once.Do(func() { d.active.Add(-1) }) }
+	defer done()
 	for {
 		m := d.maxActive.Load()
 		if n <= m || d.maxActive.CompareAndSwap(m, n) {
@@ -96,6 +100,7 @@ func (d *testSSHD) handle(s gliderssh.Session) {
 	switch {
 	case len(args) >= 2 && args[1] == "lssystem":
 		_, _ = io.WriteString(s, "id!0123456789ABCDEF\nname!mcs1\n")
+		done()
 		_ = s.Exit(0)
 	case len(args) == 3 && args[1] == "sleep":
 		ms, _ := strconv.Atoi(args[2])
@@ -103,6 +108,7 @@ func (d *testSSHD) handle(s gliderssh.Session) {
 		s.Signals(sigs)
 		select {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
+			done()
 			_ = s.Exit(0)
 		case sig := <-sigs:
 			if sig == gliderssh.SIGKILL {
