@@ -1,12 +1,18 @@
 package e2etest
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/instorage-csi/instorage-csi/emulator/fault"
 )
 
 const mkvdiskG = "mcsop mkvdisk -name %s -size 1 -unit gb -mdiskgrp Pool0"
@@ -106,5 +112,65 @@ func TestArrayLimitsRefuseExcessConnections(t *testing.T) {
 	}
 	if refused < 2 {
 		t.Fatalf("only %d of 6 back-to-back connections refused with 3/s burst 3", refused)
+	}
+}
+
+// TestSIGTERMFinishesCommandInFlight: a command that is running when
+// SIGTERM arrives still gets its answer, and the process exits 0 promptly.
+func TestSIGTERMFinishesCommandInFlight(t *testing.T) {
+	e := startEmu(t, t.TempDir())
+	c := e.dial()
+	if _, err := e.control().AddFault(context.Background(), fault.Rule{Command: "mkvdisk",
+		Latency: &fault.Latency{Fixed: fault.Duration(time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := tryRun(c, "mcsop mkvdisk -name inflight -size 1 -unit gb -mdiskgrp Pool0")
+		if err != nil {
+			r.Stderr = err.Error()
+			r.Status = -1
+		}
+		done <- r
+	}()
+	time.Sleep(300 * time.Millisecond) // inside the injected second
+	start := time.Now()
+	e.stop()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("exit took %v after SIGTERM", d)
+	}
+	if r := <-done; r.Status != 0 || !vdiskCreated.MatchString(r.Stdout) {
+		t.Fatalf("in-flight mkvdisk: %+v", r)
+	}
+}
+
+// TestConcurrentSessionsRealBinary: 64 connections run commands at once.
+func TestConcurrentSessionsRealBinary(t *testing.T) {
+	e := startEmu(t, t.TempDir())
+	errs := make(chan error, 64)
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := e.tryDial(testUser, gossh.Password(testPassword))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			r, err := tryRun(c, "mcsop mkvdisk -name conc-"+itoa(i)+" -size 1 -unit gb -mdiskgrp Pool0")
+			if err != nil || r.Status != 0 {
+				errs <- fmt.Errorf("session %d: %+v %v", i, r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(rows(t, mustOK(t, e.dial(), "mcsinq lsvdisk -bytes -delim !"))); n != 64 {
+		t.Fatalf("%d vdisks after 64 concurrent creates", n)
 	}
 }

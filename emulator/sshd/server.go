@@ -50,9 +50,11 @@ type Server struct {
 	limiter *rate.Limiter
 	metrics *Metrics
 
-	mu     sync.Mutex
-	ln     net.Listener
-	closed bool
+	mu       sync.Mutex
+	ln       net.Listener
+	closed   bool
+	inflight int           // commands running or replying
+	idle     chan struct{} // closed when inflight drops to 0 during Shutdown
 }
 
 // New validates cfg and builds a server; call Serve to start it.
@@ -179,7 +181,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	klog.InfoS("SSH server listening", "addr", ln.Addr().String(),
 		"hostKey", gossh.FingerprintSHA256(s.cfg.HostKey.PublicKey()), "users", s.cfg.Credentials.Users())
 	err := s.ssh.Serve(ln)
-	if errors.Is(err, ssh.ErrServerClosed) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed || errors.Is(err, ssh.ErrServerClosed) {
 		return nil
 	}
 	return err
@@ -205,15 +210,52 @@ func (s *Server) Close() error {
 	return s.ssh.Close()
 }
 
-// Shutdown stops listening and waits for open connections to finish until
-// ctx ends, then drops the rest.
+// Shutdown stops accepting connections and commands, waits until the
+// commands in flight have replied (or ctx ends), then drops every
+// connection, idle ones included: clients keep connections open, so waiting
+// for them to close would always use up the whole grace period.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
-	s.mu.Unlock()
-	err := s.ssh.Shutdown(ctx)
-	if err != nil {
-		_ = s.ssh.Close()
+	ln := s.ln
+	var wait chan struct{}
+	if s.inflight > 0 {
+		s.idle = make(chan struct{})
+		wait = s.idle
 	}
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	var err error
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	s.ssh.Close()
 	return err
+}
+
+// beginCommand admits a command unless the server is shutting down.
+func (s *Server) beginCommand() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.inflight++
+	return true
+}
+
+func (s *Server) endCommand() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	if s.inflight == 0 && s.idle != nil {
+		close(s.idle)
+		s.idle = nil
+	}
 }

@@ -454,3 +454,52 @@ func TestCommandNameAndRedact(t *testing.T) {
 		t.Error("metricName accepted a non-verb")
 	}
 }
+
+func TestShutdownWaitsForCommandsThenDropsIdleConnections(t *testing.T) {
+	ts := startServer(t, nil)
+	busy, idle := ts.admin(t), ts.admin(t)
+	run(t, idle, "echo warm")
+	type res struct {
+		out string
+		st  int
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		out, _, st, err := tryRun(busy, "hold")
+		done <- res{out, st, err}
+	}()
+	// Let the command start before shutting down.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ts.srv.mu.Lock()
+		n := ts.srv.inflight
+		ts.srv.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("command never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("Shutdown took %v; idle connections must not hold it", d)
+	}
+	r := <-done
+	if r.err != nil || r.out != "held\n" || r.st != 0 {
+		t.Fatalf("in-flight command: %+v", r)
+	}
+	if _, _, _, err := tryRun(idle, "echo x"); err == nil {
+		t.Fatal("idle connection still usable after Shutdown")
+	}
+	if _, err := ts.dial(t, "admin", gossh.Password("s3cret")); err == nil {
+		t.Fatal("new connection accepted after Shutdown")
+	}
+}

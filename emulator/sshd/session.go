@@ -32,6 +32,11 @@ func (s *Server) handleSession(sess ssh.Session) {
 		return
 	}
 
+	if !s.beginCommand() {
+		s.refuse(sess, "mcs-emulator: shutting down; retry on a new connection\n")
+		return
+	}
+	defer s.endCommand()
 	name := metricName(line)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(sess.Context(), s.cfg.CommandTimeout)
