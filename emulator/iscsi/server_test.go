@@ -171,7 +171,7 @@ func TestIO_WriteReadThroughR2TWithDigests(t *testing.T) {
 		t.Fatal("CRC32C digests not negotiated")
 	}
 	ti.command(1, make([]byte, 6), nil, 0) // clear the map UA
-	data := make([]byte, 1<<20)           // beyond FirstBurst: immediate data + R2Ts
+	data := make([]byte, 1<<20)            // beyond FirstBurst: immediate data + R2Ts
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
@@ -229,8 +229,8 @@ func isLoginStatus(err error, class, detail byte) bool {
 }
 
 func TestSendTargets_ListsBothNodesWithAdvertisedAddresses(t *testing.T) {
-	f := startTarget(t, Config{})
-	f.srv.cfg.Advertise = map[string]string{f.addr1: "10.0.2.100:3260"}
+	// Keyed by IP: the test port is only known once bound.
+	f := startTarget(t, Config{Advertise: map[string]string{"127.0.0.1": "10.0.2.100:3260"}})
 	ti, err := dialLogin(f.addr1, hostIQN, loginOpts{})
 	if err != nil {
 		t.Fatal(err)

@@ -126,7 +126,7 @@ const (
 	maxTransferBlocks  = 16384   // 8 MiB per command
 	maxUnmapBlocks     = 1 << 20 // 512 MiB per UNMAP command
 	maxUnmapDescs      = 256
-	maxWriteSameBlocks = 1 << 22
+	maxWriteSameBlocks = 65535 // 32 MiB - 1 block per WRITE SAME
 	maxCAWBlocks       = 255
 	unmapGranularity   = 8 // 4 KiB: the file system's hole granularity
 )
