@@ -28,6 +28,10 @@ const (
 	DemoPassword = "admin"
 )
 
+// ISCSIAnyPort as iscsi.port picks one free port for all portals (tests
+// that run several emulators side by side).
+const ISCSIAnyPort = -1
+
 // ArrayDir is the subdirectory of the state dir that holds the model's
 // journal and vdisk data files (the host key sits next to it).
 const ArrayDir = "array"
@@ -97,7 +101,7 @@ type Faults struct {
 // ISCSI configures the data path target.
 type ISCSI struct {
 	Enabled   *bool             `json:"enabled,omitempty"` // default on
-	Port      int               `json:"port,omitempty"`    // default 3260
+	Port      int               `json:"port,omitempty"`    // default 3260; -1 picks a free port (tests)
 	Vendor    string            `json:"vendor,omitempty"`  // INQUIRY; default INSPUR
 	Product   string            `json:"product,omitempty"` // default MCS
 	Revision  string            `json:"revision,omitempty"`
@@ -209,7 +213,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if c.ISCSI.Port < 0 || c.ISCSI.Port > 65535 {
+	if c.ISCSI.Port < ISCSIAnyPort || c.ISCSI.Port > 65535 {
 		return fmt.Errorf("iscsi.port %d out of range", c.ISCSI.Port)
 	}
 	return nil

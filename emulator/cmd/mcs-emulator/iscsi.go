@@ -2,20 +2,58 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
 
 	"k8s.io/klog/v2"
 
 	"github.com/instorage-csi/instorage-csi/emulator/config"
+	"github.com/instorage-csi/instorage-csi/emulator/iscsi"
 	"github.com/instorage-csi/instorage-csi/emulator/model"
+	"github.com/instorage-csi/instorage-csi/emulator/scsi"
 )
 
-// startISCSI starts the data path target for arr. It returns the bound
-// portals and a stop function.
-func startISCSI(_ context.Context, c *config.Config, _ *model.Array) ([]string, func(), error) {
+// startISCSI binds every online node's portals and serves them until the
+// returned stop function runs.
+func startISCSI(ctx context.Context, c *config.Config, arr *model.Array) ([]string, func(), error) {
 	if !c.ISCSIEnabled() {
+		klog.InfoS("iSCSI target disabled")
 		return nil, func() {}, nil
 	}
-	// TODO(iscsi): wire iscsi.NewServer once emulator/iscsi exposes a model backend.
-	klog.InfoS("iSCSI target not started: not yet wired into this build")
-	return nil, func() {}, nil
+	port := c.ISCSI.Port
+	if port == config.ISCSIAnyPort {
+		p, err := freePort()
+		if err != nil {
+			return nil, nil, err
+		}
+		port = p
+	}
+	srv := iscsi.NewServer(iscsi.Config{
+		Port:      port,
+		Identity:  scsi.Identity{Vendor: c.ISCSI.Vendor, Product: c.ISCSI.Product, Revision: c.ISCSI.Revision},
+		Advertise: c.ISCSI.Advertise,
+	}, modelBackend{arr})
+	if err := srv.Listen(); err != nil {
+		return nil, nil, fmt.Errorf("iSCSI target: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(sctx); err != nil {
+			klog.ErrorS(err, "iSCSI target stopped")
+		}
+	}()
+	return srv.Addrs(), func() { cancel(); srv.Close(); <-done }, nil
+}
+
+// freePort finds a port free on loopback for every portal (tests run
+// several emulators side by side).
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

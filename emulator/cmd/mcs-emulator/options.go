@@ -49,7 +49,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Preset, "preset", "default", "topology: default (1 I/O group, 2 nodes) or two-site (preset)")
 	fs.BoolVar(&o.ArrayLimits, "array-limits", false, "apply the real array's SSH limits: 32 sessions, 3 new connections/s (ssh.limits.preset: array)")
 	fs.BoolVar(&o.ISCSI, "iscsi", true, "serve the iSCSI target on every node portal (iscsi.enabled)")
-	fs.IntVar(&o.ISCSIPort, "iscsi-port", 3260, "iSCSI portal port (iscsi.port)")
+	fs.IntVar(&o.ISCSIPort, "iscsi-port", 3260, "iSCSI portal port; -1 picks a free one (iscsi.port)")
 	klog.InitFlags(fs)
 }
 

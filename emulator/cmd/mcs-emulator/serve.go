@@ -81,9 +81,6 @@ func runServe(ctx context.Context, args []string) error {
 			klog.ErrorS(err, "Closing array state")
 		}
 	}()
-	if err := c.Faults.State.Apply(arr); err != nil {
-		return fmt.Errorf("faults: %w", err)
-	}
 	inj := fault.NewInjector()
 	for _, r := range c.Faults.Rules {
 		if _, err := inj.Add(r); err != nil {
@@ -126,6 +123,11 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopISCSI()
+	// After the portals are bound, so a node configured offline at start can
+	// come back online later and serve again.
+	if err := c.Faults.State.Apply(arr); err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
 
 	var ctlAddr string
 	var ctlDone <-chan error
