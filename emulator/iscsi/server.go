@@ -25,6 +25,8 @@ type Node struct {
 	IQN  string // lsnode iscsi_name: iqn.2004-12.com.inspur:mcs.<cluster>.<node>
 	// Portals are the node's iSCSI IP addresses (lsportip IP_address).
 	Portals []string
+	// Offline nodes refuse logins and drop their sessions (path down).
+	Offline bool
 }
 
 // Backend is what the target needs from the array model.
@@ -220,7 +222,7 @@ func (s *Server) nodeForAddr(a net.Addr) (Node, bool) {
 	for _, n := range s.backend.Nodes() {
 		for _, ip := range n.Portals {
 			if pip := net.ParseIP(ip); pip != nil && pip.Equal(ta.IP) {
-				return n, true
+				return n, !n.Offline
 			}
 		}
 	}
@@ -239,8 +241,13 @@ func (s *Server) advertised(ip string) string {
 	return addr
 }
 
-// refreshAll re-reads the masking view for every session.
+// refreshAll re-reads the masking view for every session and drops the
+// sessions of nodes that went offline.
 func (s *Server) refreshAll() {
+	offline := map[int]bool{}
+	for _, n := range s.backend.Nodes() {
+		offline[n.ID] = n.Offline
+	}
 	s.mu.Lock()
 	sess := make([]*session, 0, len(s.sessions))
 	for _, se := range s.sessions {
@@ -248,6 +255,11 @@ func (s *Server) refreshAll() {
 	}
 	s.mu.Unlock()
 	for _, se := range sess {
+		if offline[se.node.ID] {
+			klog.InfoS("iSCSI node offline: dropping session", "node", se.node.Name, "initiator", se.initiator)
+			se.conn.nc.Close()
+			continue
+		}
 		se.refresh()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -42,6 +43,9 @@ type Device struct {
 
 	// cawMu serialises COMPARE AND WRITE against itself (atomicity).
 	cawMu sync.Mutex
+	// gate is shared per data file: writes hold it shared, Quiesce holds
+	// it exclusively while LocalCopy takes its point-in-time copy.
+	gate *gate
 
 	pr prState
 
@@ -63,12 +67,69 @@ func (d *Device) blocks() uint64 {
 
 // Registry holds the open Devices, reference-counted by vdisk UID.
 type Registry struct {
-	mu   sync.Mutex
-	devs map[string]*Device
+	mu    sync.Mutex
+	devs  map[string]*Device
+	gates map[string]*gate // by data file path
+}
+
+type gate struct {
+	mu    sync.RWMutex
+	users int // devices and quiesces holding this entry; guarded by Registry.mu
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{devs: map[string]*Device{}} }
+func NewRegistry() *Registry {
+	return &Registry{devs: map[string]*Device{}, gates: map[string]*gate{}}
+}
+
+func (r *Registry) gateFor(path string) *gate {
+	g := r.gates[path]
+	if g == nil {
+		g = &gate{}
+		r.gates[path] = g
+	}
+	g.users++
+	return g
+}
+
+func (r *Registry) putGate(path string, g *gate) {
+	g.users--
+	if g.users == 0 {
+		delete(r.gates, path)
+	}
+}
+
+// Quiesce blocks new writes to the data files at paths and waits for the
+// writes in flight; resume lets them continue. It implements the model's
+// Quiescer so a LocalCopy snapshot is point-in-time.
+func (r *Registry) Quiesce(paths []string) (resume func()) {
+	ps := append([]string(nil), paths...)
+	sort.Strings(ps) // one lock order for concurrent quiesces
+	r.mu.Lock()
+	var gs []*gate
+	var held []string
+	for i, p := range ps {
+		if i > 0 && p == ps[i-1] {
+			continue
+		}
+		gs = append(gs, r.gateFor(p))
+		held = append(held, p)
+	}
+	r.mu.Unlock()
+	for _, g := range gs {
+		g.mu.Lock()
+	}
+	return func() {
+		for _, g := range gs {
+			g.mu.Unlock()
+		}
+		r.mu.Lock()
+		for i, g := range gs {
+			r.putGate(held[i], g)
+		}
+		r.mu.Unlock()
+	}
+}
 
 // Acquire returns the Device for info.UID, opening its file on first use
 // and refreshing its description (capacity, preferred node) otherwise.
@@ -87,7 +148,7 @@ func (r *Registry) Acquire(info LUNInfo) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open vdisk %q data file: %w", info.Name, err)
 	}
-	d := &Device{uid: info.UID, path: info.Path, f: f, info: info, refs: 1}
+	d := &Device{uid: info.UID, path: info.Path, f: f, info: info, refs: 1, gate: r.gateFor(info.Path)}
 	d.pr.init()
 	r.devs[info.UID] = d
 	return d, nil
@@ -100,6 +161,7 @@ func (r *Registry) Release(d *Device) {
 	d.refs--
 	if d.refs == 0 {
 		delete(r.devs, d.uid)
+		r.putGate(d.path, d.gate)
 		_ = d.f.Close()
 	}
 }
@@ -133,7 +195,10 @@ func (d *Device) readAt(p []byte, off int64) error {
 }
 
 func (d *Device) writeAt(p []byte, off int64, fua bool) error {
-	if _, err := d.f.WriteAt(p, off); err != nil {
+	d.gate.mu.RLock()
+	_, err := d.f.WriteAt(p, off)
+	d.gate.mu.RUnlock()
+	if err != nil {
 		return err
 	}
 	if fua {
@@ -150,6 +215,8 @@ func (d *Device) punch(off, n int64) error {
 	if n == 0 {
 		return nil
 	}
+	d.gate.mu.RLock()
+	defer d.gate.mu.RUnlock()
 	err := unix.Fallocate(int(d.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
 	if errors.Is(err, unix.EOPNOTSUPP) {
 		// Filesystems without hole punching: zero the range instead.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 const testUID = "6005076000000000000000000000ABCD"
@@ -301,5 +302,26 @@ func TestRegistry_SharesOneDevicePerUID(t *testing.T) {
 	n.Close()
 	if reg.Open() != 0 {
 		t.Fatalf("devices leaked: %d", reg.Open())
+	}
+}
+
+func TestQuiesce_BlocksWritesUntilResume(t *testing.T) {
+	n, reg, info := newTestNexus(t, false, 1<<20)
+	resume := reg.Quiesce([]string{info.Path, info.Path})
+	done := make(chan Result, 1)
+	go func() { done <- n.Execute(3, cdb16(opWrite16, 0, 1), bytes.Repeat([]byte{1}, 512)) }()
+	select {
+	case <-done:
+		t.Fatal("write completed while quiesced")
+	case <-time.After(100 * time.Millisecond):
+	}
+	// Reads still flow.
+	mustGood(t, n.Execute(3, cdb16(opRead16, 0, 1), nil))
+	resume()
+	select {
+	case r := <-done:
+		mustGood(t, r)
+	case <-time.After(5 * time.Second):
+		t.Fatal("write still blocked after resume")
 	}
 }
