@@ -84,6 +84,10 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	}
 	if _, exists := masterOf(rows, name); !exists {
 		err := s.createVDisk(ctx, a, name, size, p)
+		if array.IsNotFound(err) {
+			// mkvdisk names no object but the pools and I/O groups we pass.
+			return nil, status.Errorf(codes.InvalidArgument, "creating vdisk %s: a pool or I/O group of the StorageClass does not exist: %v", name, err)
+		}
 		if err != nil && !array.IsAlreadyExists(err) {
 			return nil, toStatus(err, "creating vdisk "+name)
 		}
@@ -119,11 +123,14 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 // createVDisk sends mkvdisk or mkvolume for the parameters (§6.2 table).
 func (s *Server) createVDisk(ctx context.Context, a *Array, name string, size int64, p VolumeParams) error {
 	if p.Level == levelActiveActive {
-		_, err := a.Client.MkVolume(ctx, array.MkVolumeArgs{
+		args := array.MkVolumeArgs{
 			Name: name, SizeBytes: size, Pool: p.Pool, AuxPool: p.AuxPool, IOGroup: p.IOGrp, AuxIOGroup: p.AuxIOGrp,
-			Thin: p.Thin, Compressed: p.Compressed, BufferSizePct: p.RSizePct, WarningPct: p.WarningPct,
-			AutoExpand: p.AutoExpand, GrainSize: p.GrainSize,
-		})
+			Thin: p.Thin, Compressed: p.Compressed,
+		}
+		if p.Thin {
+			args.BufferSizePct, args.WarningPct, args.AutoExpand, args.GrainSize = p.RSizePct, p.WarningPct, p.AutoExpand, p.GrainSize
+		}
+		_, err := a.Client.MkVolume(ctx, args)
 		return err
 	}
 	args := array.MkVDiskArgs{

@@ -49,6 +49,11 @@ func (s *Server) ControllerExpandVolume(ctx context.Context, req *csi.Controller
 	}
 	defer release()
 
+	// Like the vendor plugin, a barrier blocks every expand on the array: a
+	// half-expanded active-active volume may look like a basic one.
+	if barrier := a.barrierFile(); fileExists(barrier) {
+		return nil, status.Errorf(codes.FailedPrecondition, "active-active volume extend failed barrier exists (%s): repair the volume on the array, then delete the file", barrier)
+	}
 	v, err := mustVDisk(ctx, a.Client, id.UID, "volume "+req.GetVolumeId())
 	if err != nil {
 		return nil, err
@@ -107,9 +112,6 @@ func (s *Server) expandBasic(ctx context.Context, a *Array, v array.VDisk, delta
 // active-active expansion until an operator repairs the volume.
 func (s *Server) expandActiveActive(ctx context.Context, a *Array, master array.VDisk, delta int64) error {
 	barrier := a.barrierFile()
-	if _, err := os.Stat(barrier); err == nil {
-		return status.Errorf(codes.FailedPrecondition, "active-active volume extend failed barrier exists (%s): repair the volume on the array, then delete the file", barrier)
-	}
 	rows, err := volumeRows(ctx, a.Client, master.Name)
 	if err != nil {
 		return err
@@ -191,4 +193,9 @@ func writeBarrier(path, volume string, cause error) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		klog.ErrorS(err, "Cannot write barrier file", "path", path)
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
