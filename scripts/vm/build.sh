@@ -39,15 +39,18 @@ mirror() {
 MIRROR=$(mirror)
 [ -n "$MIRROR" ] || vm_die "no apt mirror found; set MIRROR"
 
-# Resolve linux-image-amd64 to the versioned package it depends on (e.g. linux-image-6.1.0-56-amd64).
-kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
-KPKG=$(kpkg)
-if [ -z "$KPKG" ]; then
+# Resolve linux-image-amd64 to the versioned package it depends on, in one apt-cache call
+# (it is the only work a warm run does): "Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)".
+kpkg() {
+	apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+		sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*\) (= \([^)]*\)).*/\1 \2/p' | head -1
+}
+read -r KPKG KDEBVER < <(kpkg) || true
+if [ -z "${KPKG:-}" ]; then
 	timeout 600 apt-get -o DPkg::Lock::Timeout=600 update -qq || vm_die "apt-get update failed"
-	KPKG=$(kpkg)
+	read -r KPKG KDEBVER < <(kpkg) || true
 fi
-[ -n "$KPKG" ] || vm_die "cannot resolve linux-image-amd64 (apt sources?)"
-KDEBVER=$(apt-cache policy "$KPKG" | awk '/Candidate:/{print $2}')
+[ -n "${KPKG:-}" ] && [ -n "${KDEBVER:-}" ] || vm_die "cannot resolve linux-image-amd64 (apt sources?)"
 KVER=${KPKG#linux-image-}
 
 sha() { sha256sum | cut -c1-12; }
