@@ -129,17 +129,23 @@ func TestMasking_LiveMapUnmapAndExpand(t *testing.T) {
 		t.Fatalf("unmapped initiator sees %v", got)
 	}
 	f.be.Map(hostIQN, v)
-	waitFor(t, "LUN 5 visible", func() bool { l := reportLUNs(t, ti); return len(l) == 1 && l[0] == 5 })
+	tur := make([]byte, 6)
+	// The first command to the new LUN reports the inventory change.
+	waitFor(t, "REPORTED LUNS DATA HAS CHANGED on LUN 5", func() bool {
+		r, _ := ti.command(5, tur, nil, 0)
+		return r.status == 2 && senseASC(r) == 0x3f0e
+	})
+	if l := reportLUNs(t, ti); len(l) != 1 || l[0] != 5 {
+		t.Fatalf("LUNs after map: %v", l)
+	}
 	// Another initiator's mapping stays invisible.
 	f.be.Map("iqn.other", f.vdisk(t, 6, "60050760000000000000000000000006", 1<<20))
 	time.Sleep(50 * time.Millisecond)
 	if got := reportLUNs(t, ti); len(got) != 1 {
 		t.Fatalf("masking leaked: %v", got)
 	}
-	tur := make([]byte, 6)
-	r, _ := ti.command(5, tur, nil, 0)
-	if r.status != 2 || senseASC(r) != 0x3f0e {
-		t.Fatalf("first TUR after map: status %d asc %04x, want REPORTED LUNS DATA HAS CHANGED", r.status, senseASC(r))
+	if r, _ := ti.command(5, tur, nil, 0); r.status != 0 {
+		t.Fatalf("TUR: status %d asc %04x", r.status, senseASC(r))
 	}
 	f.be.Resize(v.UID, 8<<20)
 	waitFor(t, "capacity UA", func() bool {
@@ -152,7 +158,7 @@ func TestMasking_LiveMapUnmapAndExpand(t *testing.T) {
 	}
 	f.be.Unmap(hostIQN, 5)
 	waitFor(t, "LUN 5 gone", func() bool { return len(reportLUNs(t, ti)) == 0 })
-	r, _ = ti.command(5, tur, nil, 0)
+	r, _ := ti.command(5, tur, nil, 0)
 	if r.status != 2 || senseASC(r) != 0x2500 {
 		t.Fatalf("TUR after unmap: status %d asc %04x", r.status, senseASC(r))
 	}

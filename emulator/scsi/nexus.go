@@ -185,6 +185,13 @@ func appendUA(q []uint16, asc uint16) []uint16 {
 func (n *Nexus) lookup(lun uint64, op byte) (*Device, uint16, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if op == opReportLUNs {
+		// The initiator is re-reading the LUN inventory: the change is
+		// reported for every LU of this nexus (SPC-4 §6.33).
+		for _, e := range n.luns {
+			e.ua = removeUA(e.ua, ascReportedLUNsChanged)
+		}
+	}
 	e, ok := n.luns[lun]
 	if !ok {
 		return nil, 0, false
@@ -196,8 +203,6 @@ func (n *Nexus) lookup(lun uint64, op byte) (*Device, uint16, bool) {
 	case opInquiry, opRequestSense:
 		return e.dev, 0, true
 	case opReportLUNs:
-		// REPORT LUNS answers and clears REPORTED LUNS DATA HAS CHANGED.
-		e.ua = removeUA(e.ua, ascReportedLUNsChanged)
 		return e.dev, 0, true
 	}
 	ua := e.ua[0]
