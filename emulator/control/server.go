@@ -33,6 +33,8 @@ type Config struct {
 	Array    fault.Array
 	Gatherer prometheus.Gatherer // nil → no /metrics
 	Info     func() Info
+	// Console, when set, is served at / (the read-only web console).
+	Console http.Handler
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every request except /healthz.
 	Token string
@@ -60,8 +62,7 @@ type PoolState struct {
 //	DELETE /faults/{id}        remove one rule (404 if absent)
 //	PUT    /nodes/{name}       NodeState
 //	PUT    /pools/{name}       PoolState
-//
-// Extra handlers (web console) can be added to the returned mux.
+//	GET    /                   web console (when Config.Console is set)
 func NewHandler(cfg Config) *http.ServeMux {
 	h := &handler{cfg: cfg}
 	mux := http.NewServeMux()
@@ -76,6 +77,9 @@ func NewHandler(cfg Config) *http.ServeMux {
 	mux.Handle("DELETE /faults/{id}", h.auth(h.removeFault))
 	mux.Handle("PUT /nodes/{name}", h.auth(h.setNode))
 	mux.Handle("PUT /pools/{name}", h.auth(h.setPool))
+	if cfg.Console != nil {
+		mux.Handle("/", h.auth(cfg.Console.ServeHTTP))
+	}
 	return mux
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/instorage-csi/instorage-csi/emulator/cli"
 	"github.com/instorage-csi/instorage-csi/emulator/config"
+	"github.com/instorage-csi/instorage-csi/emulator/console"
 	"github.com/instorage-csi/instorage-csi/emulator/control"
 	"github.com/instorage-csi/instorage-csi/emulator/fault"
 	"github.com/instorage-csi/instorage-csi/emulator/model"
@@ -88,6 +89,11 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 
+	// The console reads through the plain CLI so it keeps working while
+	// faults are injected; the log records what SSH clients ran.
+	arrayCLI := cli.New(arr)
+	cmdLog := console.NewCommandLog(200)
+
 	hostKey, err := sshd.LoadOrCreateHostKey(filepath.Join(c.StateDir, sshd.HostKeyFile))
 	if err != nil {
 		return err
@@ -96,7 +102,7 @@ func runServe(ctx context.Context, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	limits, _ := c.SSH.Limits.Resolved()
 	srv, err := sshd.New(sshd.Config{
-		Runner:      inj.Wrap(cli.New(arr)),
+		Runner:      loggedRunner{inner: inj.Wrap(arrayCLI), log: cmdLog},
 		Credentials: creds,
 		HostKey:     hostKey,
 		Limits: sshd.Limits{MaxConnections: limits.MaxSessions, ConnectionsPerSecond: limits.ConnectionsPerSecond,
@@ -135,6 +141,7 @@ func runServe(ctx context.Context, args []string) error {
 	if c.Control.Addr != "off" {
 		mux := control.NewHandler(control.Config{
 			Injector: inj, Array: arr, Gatherer: reg, Token: token,
+			Console: console.Handler(console.Sources{Runner: arrayCLI, Log: cmdLog}),
 			Info: func() control.Info {
 				return control.Info{Version: version, SSHAddr: sshAddr.String(), HostKeyFingerprint: fp,
 					ISCSIPortals: portals, StateDir: c.StateDir}
