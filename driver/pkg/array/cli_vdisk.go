@@ -25,7 +25,7 @@ func vdiskFrom(r *record) VDisk {
 
 func copyFrom(r *record) VDiskCopy {
 	thin := r.bool("se_copy")
-	if _, ok := r.vals["se_copy"]; !ok {
+	if !r.has("se_copy") {
 		// Copy sections without se_copy: thick copies print autoexpand
 		// empty, thin ones on|off (§4.2).
 		thin = r.get("autoexpand") != ""

@@ -14,30 +14,44 @@ const delim = "!"
 
 // record is one list row or one detail section, addressed by column name.
 // Keys may repeat in detail views (§2.3): all() returns every value, get()
-// the first. Missing keys read as "" so short rows never panic.
+// the first. Missing keys read as "" so short rows never panic. List rows
+// share one header index, so a row costs one slice, not one map.
 type record struct {
-	keys []string
-	vals map[string][]string
-	errs []string // parse errors collected while converting fields
+	index  map[string][]int // key → positions in fields
+	keys   []string         // keys in first-seen order
+	fields []string
+	errs   []string // parse errors collected while converting fields
 }
 
-func newRecord() *record { return &record{vals: map[string][]string{}} }
+func newRecord() *record { return &record{index: map[string][]int{}} }
 
+// add appends one key/value (detail views).
 func (r *record) add(k, v string) {
-	if _, ok := r.vals[k]; !ok {
+	if _, ok := r.index[k]; !ok {
 		r.keys = append(r.keys, k)
 	}
-	r.vals[k] = append(r.vals[k], v)
+	r.index[k] = append(r.index[k], len(r.fields))
+	r.fields = append(r.fields, v)
 }
 
+func (r *record) has(k string) bool { _, ok := r.index[k]; return ok }
+
 func (r *record) get(k string) string {
-	if v := r.vals[k]; len(v) > 0 {
-		return v[0]
+	if pos := r.index[k]; len(pos) > 0 && pos[0] < len(r.fields) {
+		return r.fields[pos[0]]
 	}
 	return ""
 }
 
-func (r *record) all(k string) []string { return r.vals[k] }
+func (r *record) all(k string) []string {
+	var res []string
+	for _, p := range r.index[k] {
+		if p < len(r.fields) {
+			res = append(res, r.fields[p])
+		}
+	}
+	return res
+}
 
 // int reads an integer column; "" is 0, anything else unparsable is
 // remembered and reported by err().
@@ -110,21 +124,17 @@ func parseList(out []byte) []*record {
 		return nil
 	}
 	header := strings.Split(ls[0], delim)
+	index := make(map[string][]int, len(header))
+	for i, h := range header {
+		index[h] = append(index[h], i)
+	}
 	var rows []*record
 	for _, l := range ls[1:] {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		fields := strings.Split(l, delim)
-		r := newRecord()
-		for i, h := range header {
-			v := ""
-			if i < len(fields) {
-				v = fields[i]
-			}
-			r.add(h, v)
-		}
-		rows = append(rows, r)
+		// Fields beyond the header are never indexed; missing ones read "".
+		rows = append(rows, &record{index: index, keys: header, fields: strings.Split(l, delim)})
 	}
 	return rows
 }

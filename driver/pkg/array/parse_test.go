@@ -49,10 +49,10 @@ func TestParseDetail(t *testing.T) {
 		t.Errorf("repeated key: %v", got)
 	}
 	if secs[0].get("iscsi_name") != "a" || secs[0].get("empty") != "" || secs[0].get("weird") != "" || secs[0].get("missing") != "" {
-		t.Errorf("section 0 = %v", secs[0].vals)
+		t.Errorf("section 0 = %v", secs[0].fields)
 	}
 	if secs[1].get("copy_id") != "0" || !secs[1].bool("primary") || secs[2].get("copy_id") != "1" {
-		t.Errorf("copy sections wrong: %v %v", secs[1].vals, secs[2].vals)
+		t.Errorf("copy sections wrong: %v %v", secs[1].fields, secs[2].fields)
 	}
 	if len(parseDetail(nil)) != 0 || len(parseDetail([]byte("\n\n"))) != 0 {
 		t.Error("empty detail should have no sections")

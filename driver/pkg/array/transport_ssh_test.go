@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -40,7 +39,7 @@ type testSSHD struct {
 	netConns   []net.Conn
 }
 
-func newTestSSHD(t *testing.T) *testSSHD {
+func newTestSSHD(t testing.TB) *testSSHD {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -232,7 +231,7 @@ func TestSSH_HostKeyVerification(t *testing.T) {
 	}
 }
 
-func newTestSigner(t *testing.T) (ssh.Signer, ed25519.PrivateKey) {
+func newTestSigner(t testing.TB) (ssh.Signer, ed25519.PrivateKey) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -456,15 +455,14 @@ func TestNewSSHTransport_RequiresHostKeyCallback(t *testing.T) {
 }
 
 func BenchmarkSSH_RunSequential(b *testing.B) {
-	t := &testing.T{}
-	d := newTestSSHD(t)
+	d := newTestSSHD(b)
 	cb, _ := FingerprintHostKeyCallback(ssh.FingerprintSHA256(d.signer.PublicKey()))
 	tr, _ := NewSSHTransport(SSHOptions{Addr: d.addr, User: "superuser", Password: "passw0rd", HostKeyCallback: cb})
 	defer tr.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil {
-			b.Fatal(fmt.Sprint(err))
+			b.Fatal(err)
 		}
 	}
 }
