@@ -361,3 +361,34 @@ func TestRedaction(t *testing.T) {
 		t.Error("redaction modified the original")
 	}
 }
+
+// The node plugin gets the same file without the controller-only Secret
+// and known_hosts mounts; it must still load (and still validate the rest).
+func TestLoadHostOnly_NoCredentialsNeeded(t *testing.T) {
+	dir := t.TempDir()
+	doc := `
+host:
+  link: fc
+storage:
+- name: storage-01
+  type: AS18000
+  host: 10.0.0.1:22
+  secretDir: /nonexistent/secret
+  knownHostsFile: /nonexistent/known_hosts
+`
+	p := writeFile(t, dir, "c.yaml", doc)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "storage[0].secretDir: ") || !strings.Contains(err.Error(), "storage[0].knownHostsFile: ") {
+		t.Fatalf("controller load: %v", err)
+	}
+	c, err := LoadHostOnly(p)
+	if err != nil {
+		t.Fatalf("node load: %v", err)
+	}
+	if c.Host.Link != "fc" || c.Host.SCSIScanRetryTimes != 3 || c.Storage[0].Password != "" {
+		t.Errorf("node config = %+v", c)
+	}
+	bad := writeFile(t, dir, "bad.yaml", strings.Replace(doc, "link: fc", "link: nvme", 1))
+	if _, err := LoadHostOnly(bad); err == nil || !strings.Contains(err.Error(), "host.link: ") {
+		t.Errorf("node load must still validate: %v", err)
+	}
+}

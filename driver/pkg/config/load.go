@@ -10,7 +10,15 @@ import (
 // Load reads instorage.yaml, resolves credentials (secretDir, shadow),
 // applies defaults and validates. The returned Config is ready to use:
 // every Storage has Username/Password filled and a non-nil Task.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return load(path, true) }
+
+// LoadHostOnly is Load for the node plugin, which never talks to the array:
+// credentials (secretDir, password, shadow) and host keys are mounted on
+// the controller only, so they are neither resolved nor required here.
+// Everything else is defaulted and validated as in Load.
+func LoadHostOnly(path string) (*Config, error) { return load(path, false) }
+
+func load(path string, arrays bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
@@ -23,7 +31,13 @@ func Load(path string) (*Config, error) {
 		// Vendor default: the configuration file itself is the lock (table 3-1).
 		c.Host.AttachExtendFileLockPath = path
 	}
-	if err := c.Resolve(ShadowKeyFromEnv); err != nil {
+	if arrays {
+		err = c.Resolve(ShadowKeyFromEnv)
+	} else {
+		c.ApplyDefaults()
+		err = c.validate(false)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil

@@ -36,7 +36,11 @@ var (
 
 // Validate checks a Config after ApplyDefaults; the error joins one
 // *FieldError per problem, each naming its field.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(true) }
+
+// validate checks everything; with arrays false it skips what only the
+// controller needs (credentials and host-key sources).
+func (c *Config) validate(arrays bool) error {
 	var e errs
 	switch c.Log.Level {
 	case "", "debug", "info", "warning", "error", "fatal":
@@ -55,7 +59,7 @@ func (c *Config) Validate() error {
 	for i := range c.Storage {
 		s := &c.Storage[i]
 		f := fmt.Sprintf("storage[%d]", i)
-		s.validate(&e, f)
+		s.validate(&e, f, arrays)
 		if j, dup := seen[s.Name]; dup && s.Name != "" {
 			e.add(f+".name", "%q is already used by storage[%d]; names must be unique", s.Name, j)
 		}
@@ -108,7 +112,7 @@ func (t *Task) validate(e *errs, field string) {
 	}
 }
 
-func (s *Storage) validate(e *errs, f string) {
+func (s *Storage) validate(e *errs, f string, arrays bool) {
 	if !storageNameRE.MatchString(s.Name) {
 		e.add(f+".name", "%q must match [A-Za-z0-9][A-Za-z0-9._-]* (at most 63 characters)", s.Name)
 	}
@@ -118,37 +122,8 @@ func (s *Storage) validate(e *errs, f string) {
 	if err := checkHostPort(s.Host); err != nil {
 		e.add(f+".host", "%q: %v", s.Host, err)
 	}
-	if s.Username == "" {
-		e.add(f+".username", "is required (or a username file in secretDir)")
-	} else if !usernameRE.MatchString(s.Username) {
-		e.add(f+".username", "%q contains characters an array user name cannot have", s.Username)
-	}
-	if s.Password == "" {
-		e.add(f+".password", "is required: set password, shadow, or a password file in secretDir")
-	}
-	keySources := 0
-	if s.KnownHostsFile != "" {
-		keySources++
-		if st, err := os.Stat(s.KnownHostsFile); err != nil {
-			e.add(f+".knownHostsFile", "%v", err)
-		} else if st.IsDir() {
-			e.add(f+".knownHostsFile", "%s is a directory", s.KnownHostsFile)
-		}
-	}
-	if s.HostKeyFingerprint != "" {
-		keySources++
-		if !fingerprintRE.MatchString(s.HostKeyFingerprint) {
-			e.add(f+".hostKeyFingerprint", "%q must be SHA256:<43 base64 characters> as printed by ssh-keygen -lf", s.HostKeyFingerprint)
-		}
-	}
-	if s.InsecureSkipHostKeyVerify {
-		keySources++
-	}
-	switch {
-	case keySources == 0:
-		e.add(f+".knownHostsFile", "the array's SSH host key must be verified: set knownHostsFile or hostKeyFingerprint (insecureSkipHostKeyVerify: true only for demos)")
-	case keySources > 1:
-		e.add(f+".hostKeyFingerprint", "set exactly one of knownHostsFile, hostKeyFingerprint, insecureSkipHostKeyVerify")
+	if arrays {
+		s.validateAccess(e, f)
 	}
 	if s.BarrierPath != "" && !filepath.IsAbs(s.BarrierPath) {
 		e.add(f+".barrierPath", "%q must be an absolute directory", s.BarrierPath)
@@ -200,4 +175,40 @@ func checkPortal(p string) error {
 		return fmt.Errorf("port %q must be 1-65535", port)
 	}
 	return nil
+}
+
+// validateAccess checks what the controller needs to reach the array.
+func (s *Storage) validateAccess(e *errs, f string) {
+	if s.Username == "" {
+		e.add(f+".username", "is required (or a username file in secretDir)")
+	} else if !usernameRE.MatchString(s.Username) {
+		e.add(f+".username", "%q contains characters an array user name cannot have", s.Username)
+	}
+	if s.Password == "" {
+		e.add(f+".password", "is required: set password, shadow, or a password file in secretDir")
+	}
+	keySources := 0
+	if s.KnownHostsFile != "" {
+		keySources++
+		if st, err := os.Stat(s.KnownHostsFile); err != nil {
+			e.add(f+".knownHostsFile", "%v", err)
+		} else if st.IsDir() {
+			e.add(f+".knownHostsFile", "%s is a directory", s.KnownHostsFile)
+		}
+	}
+	if s.HostKeyFingerprint != "" {
+		keySources++
+		if !fingerprintRE.MatchString(s.HostKeyFingerprint) {
+			e.add(f+".hostKeyFingerprint", "%q must be SHA256:<43 base64 characters> as printed by ssh-keygen -lf", s.HostKeyFingerprint)
+		}
+	}
+	if s.InsecureSkipHostKeyVerify {
+		keySources++
+	}
+	switch {
+	case keySources == 0:
+		e.add(f+".knownHostsFile", "the array's SSH host key must be verified: set knownHostsFile or hostKeyFingerprint (insecureSkipHostKeyVerify: true only for demos)")
+	case keySources > 1:
+		e.add(f+".hostKeyFingerprint", "set exactly one of knownHostsFile, hostKeyFingerprint, insecureSkipHostKeyVerify")
+	}
 }
