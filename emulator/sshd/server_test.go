@@ -503,3 +503,20 @@ func TestShutdownWaitsForCommandsThenDropsIdleConnections(t *testing.T) {
 		t.Fatal("new connection accepted after Shutdown")
 	}
 }
+
+func TestIdleTimeoutClosesQuietConnectionsOnly(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+	quiet, chatty := ts.admin(t), ts.admin(t)
+	run(t, quiet, "echo a")
+	run(t, chatty, "echo a")
+	for range 8 { // 800ms of keepalives, each well inside the idle timeout
+		chatty.SendRequest("keepalive@openssh.com", true, nil)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, _, _, err := tryRun(quiet, "echo b"); err == nil {
+		t.Fatal("idle connection survived the idle timeout")
+	}
+	if out, _, st := run(t, chatty, "echo b"); out != "b\n" || st != 0 {
+		t.Fatalf("kept-alive connection: %q %d", out, st)
+	}
+}
