@@ -5,7 +5,7 @@ PHASE=${1:?phase}
 step "node plugin phase $PHASE"
 export NODE_REALKERNEL=1 NODE_PHASE=$PHASE NODE_STATE_DIR=/var/lib/kubelet/plugins/csi-instorage/node NODE_OUT=/mnt/share/out
 mkdir -p "$NODE_OUT"
-T=600 t ./node.test -test.run '^TestRealKernel$' -test.v -test.count=1 -test.timeout 590s -v=4 2>&1
+T=600 t ./node.test -test.run '^TestRealKernel$' -test.v -test.count=1 -test.timeout 590s 2>&1
 rc=$?
 echo "--- sessions:"; iscsiadm -m session 2>&1 || true
 echo "--- maps:"; multipath -l 2>&1 | head -20 || true

@@ -6,7 +6,7 @@ package node
 // phase is a separate process with the same state dir, so every phase after
 // the first also proves that a restarted plugin works from its records.
 //
-// Env: NODE_PHASE (fs-write | fs-verify | expand | block | clean),
+// Env: NODE_PHASE (fs-write | fs-verify | expand | unstage | block | clean),
 // NODE_VOLUME_ID, NODE_PUBLISH_CONTEXT (JSON object), NODE_STATE_DIR,
 // NODE_OUT (dir for checksums), NODE_EXPECT_BYTES (expand).
 
@@ -226,6 +226,9 @@ func TestRealKernel(t *testing.T) {
 		if err != nil || st.Usage[0].Total <= 0 {
 			t.Fatalf("block stats: %v %v", st, err)
 		}
+		r.unpublishUnstage()
+	case "unstage":
+		// A new process unpublishes and unstages what an earlier one set up.
 		r.unpublishUnstage()
 	case "clean":
 		r.assertGone()
