@@ -452,3 +452,22 @@ func TestConcurrentOperationOnOneVolume_Aborted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStage_StagingMountedFromAnotherDevice_Refused(t *testing.T) {
+	e := newEnv(t, iscsiHost())
+	capRW := mountCap("ext4", csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER)
+	pc := e.publishContext("1")
+	staging, err := e.stage(capRW, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Something else got mounted on the staging path (e.g. a stale LUN after a node reboot).
+	for i := range e.mounter.MountPoints {
+		if e.mounter.MountPoints[i].Path == staging {
+			e.mounter.MountPoints[i].Device = e.h.K.Sys.Dev("sdz")
+		}
+	}
+	if _, err := e.stage(capRW, pc); code(err) != codes.FailedPrecondition {
+		t.Fatalf("want FailedPrecondition, got %v", err)
+	}
+}

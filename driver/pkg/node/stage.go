@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/klog/v2"
@@ -64,6 +66,9 @@ func (s *Server) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRe
 		}
 		if ok, err := s.stagedOK(rec); err != nil || ok {
 			if err != nil {
+				if _, isStatus := status.FromError(err); isStatus {
+					return nil, err
+				}
 				return nil, status.Errorf(codes.Internal, "%v", err)
 			}
 			klog.V(4).InfoS("Volume already staged", "volumeID", volID, "stagingPath", staging)
@@ -113,7 +118,35 @@ func (s *Server) stagedOK(rec *stageRecord) (bool, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
-	return err == nil && !notMnt, nil
+	if err != nil || notMnt {
+		return false, nil
+	}
+	// The staging mount must come from this volume's device, never another.
+	mps, err := s.mounter.List()
+	if err != nil {
+		return false, err
+	}
+	for _, mp := range mps {
+		if mp.Path == rec.StagingPath && !sameDevice(mp.Device, a.Device) {
+			return false, status.Errorf(codes.FailedPrecondition, "staging path %s is mounted from %s, not from volume %s's device %s", rec.StagingPath, mp.Device, rec.VolumeID, a.Device)
+		}
+	}
+	return true, nil
+}
+
+// sameDevice compares two device paths by device number (so /dev/mapper/x
+// and /dev/dm-3 match), or by resolved path where they are not device nodes.
+func sameDevice(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) == nil && unix.Stat(b, &sb) == nil && sa.Mode&unix.S_IFMT == unix.S_IFBLK && sb.Mode&unix.S_IFMT == unix.S_IFBLK {
+		return sa.Rdev == sb.Rdev
+	}
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	if err1 != nil || err2 != nil {
+		return a == b
+	}
+	return ra == rb
 }
 
 // mountStaging formats (only if empty) and mounts device at staging.
