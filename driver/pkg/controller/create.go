@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -200,11 +201,13 @@ func (s *Server) resolveSource(ctx context.Context, a *Array, cs *csi.VolumeCont
 	return nil, status.Error(codes.InvalidArgument, "content source must be a volume or a snapshot")
 }
 
-// startClone maps source → target with a background copy that deletes its
-// map when done (§6.3), and removes the target again if that fails.
+// startClone maps source → target with a background copy (§6.3), and
+// removes the target again if that fails.
 func (s *Server) startClone(ctx context.Context, a *Array, target string, src *cloneSource) error {
+	// No -autodelete (unlike §6.3): the finished map is what tells a retry
+	// that the copy ran; dropFinishedCopies removes it when it is in the way.
 	id, err := a.Client.MkLCMap(ctx, array.MkLCMapArgs{
-		Source: src.vdisk.Name, Target: target, CopyRate: 100, CleanRate: 100, AutoDelete: true,
+		Source: src.vdisk.Name, Target: target, CopyRate: 100, CleanRate: 100,
 	})
 	if err != nil {
 		s.rollback(a, "mklcmap failed", target, "")
@@ -218,23 +221,33 @@ func (s *Server) startClone(ctx context.Context, a *Array, target string, src *c
 	return nil
 }
 
-// rollback removes what a failed create left: the lcmap (if any) and the vdisk.
+// rollbackAttempts retries a rollback step over transient transport
+// failures; what still fails is found again by the CO's retry.
+const rollbackAttempts = 3
+
+// rollback removes what a failed create left: the vdisk, whose -force
+// removal takes its lcmaps with it (§4.4). If it cannot, the retried
+// request finds the vdisk and resumes (checkExisting, checkLeftoverSnapshot).
 func (s *Server) rollback(a *Array, why, vdisk, lcmap string) {
 	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
 	defer cancel()
 	if lcmap != "" {
-		if err := a.Client.StopLCMap(ctx, lcmap, true); err != nil && !array.IsNotFound(err) {
+		// Stop first so the vdisk is not removed under a running copy.
+		if err := a.Client.StopLCMap(ctx, lcmap, true); err != nil && !array.IsNotFound(err) && !array.IsInvalidState(err) {
 			klog.ErrorS(err, "Rollback: stopping lcmap", "storage", a.Config.Name, "lcmap", lcmap)
 		}
-		if err := a.Client.RmLCMap(ctx, lcmap, true); err != nil && !array.IsNotFound(err) {
-			klog.ErrorS(err, "Rollback: removing lcmap", "storage", a.Config.Name, "lcmap", lcmap)
+	}
+	var err error
+	for i := 0; i < rollbackAttempts; i++ {
+		if err = a.Client.RmVDisk(ctx, vdisk, true); err == nil || array.IsNotFound(err) {
+			klog.InfoS("Rolled back", "storage", a.Config.Name, "vdisk", vdisk, "reason", why)
+			return
+		}
+		if !array.IsTransport(err) {
+			break
 		}
 	}
-	if err := a.Client.RmVDisk(ctx, vdisk, true); err != nil && !array.IsNotFound(err) {
-		klog.ErrorS(err, "Rollback: removing vdisk; it must be removed by hand", "storage", a.Config.Name, "vdisk", vdisk, "reason", why)
-		return
-	}
-	klog.InfoS("Rolled back", "storage", a.Config.Name, "vdisk", vdisk, "reason", why)
+	klog.ErrorS(err, "Rollback: removing vdisk failed; a retry of the request will resume from it", "storage", a.Config.Name, "vdisk", vdisk, "reason", why)
 }
 
 // checkExisting decides whether an existing vdisk is the volume the request
@@ -277,6 +290,11 @@ func (s *Server) checkExisting(ctx context.Context, a *Array, master array.VDisk
 		if err != nil {
 			return err
 		}
+		if src != nil && !slices.ContainsFunc(maps, func(m array.LCMap) bool { return !m.RCControlled }) {
+			// The create before us stopped between mkvdisk and mklcmap (clone
+			// maps are kept after the copy, so no map means no copy yet).
+			return s.resumeClone(ctx, a, master, src)
+		}
 		for _, m := range maps {
 			if m.RCControlled {
 				continue
@@ -300,4 +318,19 @@ func (s *Server) checkExisting(ctx context.Context, a *Array, master array.VDisk
 		return status.Errorf(codes.AlreadyExists, "vdisk %s already exists with different properties: %s", master.Name, strings.Join(diffs, "; "))
 	}
 	return nil
+}
+
+// resumeClone starts the copy into a target a failed create left behind,
+// unless the target is already in use (mapped to a host): then it is not
+// ours to overwrite.
+func (s *Server) resumeClone(ctx context.Context, a *Array, target array.VDisk, src *cloneSource) error {
+	hm, err := a.Client.LsVDiskHostMap(ctx, target.Name)
+	if err != nil {
+		return toStatus(err, "listing host maps of "+target.Name)
+	}
+	if len(hm) > 0 {
+		return status.Errorf(codes.AlreadyExists, "vdisk %s exists, is mapped to host %s and is not a copy of %s", target.Name, hm[0].HostName, src.vdisk.Name)
+	}
+	klog.InfoS("Resuming interrupted clone", "storage", a.Config.Name, "target", target.Name, "source", src.vdisk.Name)
+	return s.startClone(ctx, a, target.Name, src)
 }

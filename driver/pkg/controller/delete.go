@@ -63,6 +63,9 @@ func (s *Server) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest)
 	if err != nil {
 		return nil, err
 	}
+	if sourceMaps, err = dropFinishedCopies(ctx, a, sourceMaps); err != nil {
+		return nil, err
+	}
 	for _, m := range sourceMaps {
 		if m.RCControlled {
 			continue // active-active change-volume maps go with rmvolume

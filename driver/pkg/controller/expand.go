@@ -89,16 +89,26 @@ func (s *Server) expandBasic(ctx context.Context, a *Array, v array.VDisk, delta
 		return status.Errorf(codes.Unavailable, "vdisk %s is still formatting; retry later", v.Name)
 	}
 	if v.LCMapCount > 0 {
-		maps, err := lcmapsOf(ctx, a.Client, "source_vdisk_name", v.Name)
+		src, err := lcmapsOf(ctx, a.Client, "source_vdisk_name", v.Name)
 		if err != nil {
 			return err
 		}
-		for _, m := range maps {
+		tgt, err := lcmapsOf(ctx, a.Client, "target_vdisk_name", v.Name)
+		if err != nil {
+			return err
+		}
+		rest, err := dropFinishedCopies(ctx, a, append(src, tgt...))
+		if err != nil {
+			return err
+		}
+		for _, m := range rest {
 			if m.CopyRate == 0 {
 				return status.Errorf(codes.FailedPrecondition, "volume %s has snapshots; the array cannot expand a vdisk in a LocalCopy mapping", v.Name)
 			}
 		}
-		return status.Errorf(codes.Unavailable, "volume %s is in a LocalCopy mapping (a copy in progress); retry when it finishes", v.Name)
+		if len(rest) > 0 {
+			return status.Errorf(codes.Unavailable, "volume %s is in a LocalCopy mapping (a copy in progress); retry when it finishes", v.Name)
+		}
 	}
 	if err := a.Client.ExpandVDiskSize(ctx, v.Name, delta); err != nil {
 		return toStatus(err, "expanding vdisk "+v.Name)

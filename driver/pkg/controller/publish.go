@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -318,18 +317,21 @@ func (s *Server) unmap(ctx context.Context, a *Array, vdisk, hostName string, ma
 	if s.nodeIDOf(h) == "" {
 		return nil // not named after a node: an administrator's host, keep it
 	}
+	// Failures below fail the call, so the CO retries and the host is not
+	// leaked; the unmap above is already done and is skipped next time.
 	rest, err := a.Client.LsHostVDiskMap(ctx, hostName)
 	if err != nil {
-		klog.ErrorS(err, "Keeping host: cannot list its maps", "storage", a.Config.Name, "host", hostName)
-		return nil
+		return toStatus(err, "listing maps of host "+hostName)
 	}
 	if len(rest) > 0 {
 		return nil
 	}
-	if err := a.Client.RmHost(ctx, hostName); err != nil && !array.IsNotFound(err) && !array.IsInUse(err) {
-		klog.ErrorS(err, "Removing unused host", "storage", a.Config.Name, "host", hostName)
-		return nil
+	if err := a.Client.RmHost(ctx, hostName); err != nil && !array.IsNotFound(err) {
+		if array.IsInUse(err) {
+			return nil // a publish mapped something meanwhile (another controller)
+		}
+		return toStatus(err, "removing unused host "+hostName)
 	}
-	klog.InfoS("Removed unused host", "storage", a.Config.Name, "host", hostName, "maps", strconv.Itoa(len(rest)))
+	klog.InfoS("Removed unused host", "storage", a.Config.Name, "host", hostName)
 	return nil
 }

@@ -235,6 +235,9 @@ func (s *Server) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequ
 	if err != nil {
 		return nil, err
 	}
+	if dependents, err = dropFinishedCopies(ctx, a, dependents); err != nil {
+		return nil, err
+	}
 	if len(dependents) > 0 {
 		return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is being copied to %s; retry when the copy finishes", v.Name, dependents[0].TargetName)
 	}
