@@ -117,7 +117,7 @@ func StartForModel(ctx context.Context, arr *model.Array, cfg Config) ([]string,
 	if err := srv.Listen(); err != nil {
 		return nil, nil, fmt.Errorf("iscsi: %w", err)
 	}
-	arr.SetQuiescer(srv.reg)
+	arr.SetQuiescer(srv)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -244,9 +244,9 @@ func (s *Server) advertised(ip string) string {
 // refreshAll re-reads the masking view for every session and drops the
 // sessions of nodes that went offline.
 func (s *Server) refreshAll() {
-	offline := map[int]bool{}
+	up := map[int]bool{} // a node missing from Nodes() counts as offline
 	for _, n := range s.backend.Nodes() {
-		offline[n.ID] = n.Offline
+		up[n.ID] = !n.Offline
 	}
 	s.mu.Lock()
 	sess := make([]*session, 0, len(s.sessions))
@@ -255,7 +255,7 @@ func (s *Server) refreshAll() {
 	}
 	s.mu.Unlock()
 	for _, se := range sess {
-		if offline[se.node.ID] {
+		if !up[se.node.ID] {
 			klog.InfoS("iSCSI node offline: dropping session", "node", se.node.Name, "initiator", se.initiator)
 			se.conn.nc.Close()
 			continue
@@ -288,6 +288,11 @@ func (s *Server) Sessions() int {
 	defer s.mu.Unlock()
 	return len(s.sessions)
 }
+
+// Quiesce blocks writes to the data files at paths until resume is called;
+// it implements model.Quiescer (arr.SetQuiescer(srv)) so LocalCopy copies
+// a point-in-time image.
+func (s *Server) Quiesce(paths []string) (resume func()) { return s.reg.Quiesce(paths) }
 
 // OpenDevices reports how many vdisk files are open (leak tests).
 func (s *Server) OpenDevices() int { return s.reg.Open() }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,8 +15,20 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/klog/v2"
+
 	"github.com/instorage-csi/instorage-csi/emulator/scsi"
 )
+
+// TestMain keeps klog quiet unless -v is given (benchmarks print cleanly).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		klog.LogToStderr(false)
+		klog.SetOutput(io.Discard)
+	}
+	os.Exit(m.Run())
+}
 
 const (
 	testIQN1 = "iqn.2004-12.com.inspur:mcs.test.node1"
@@ -34,7 +48,7 @@ type fixture struct {
 
 // startTarget serves two nodes on 127.0.0.1 and 127.0.0.2 with a
 // kernel-chosen port shared by both (each address tried until free).
-func startTarget(t *testing.T, cfg Config) *fixture {
+func startTarget(t testing.TB, cfg Config) *fixture {
 	t.Helper()
 	be := NewStaticBackend([]Node{
 		{ID: 1, Name: "node1", IQN: testIQN1, Portals: []string{"127.0.0.1"}},
@@ -65,7 +79,7 @@ func startTarget(t *testing.T, cfg Config) *fixture {
 	return f
 }
 
-func (f *fixture) vdisk(t *testing.T, lun uint64, uid string, size uint64) scsi.LUNInfo {
+func (f *fixture) vdisk(t testing.TB, lun uint64, uid string, size uint64) scsi.LUNInfo {
 	t.Helper()
 	p := filepath.Join(f.dir, uid)
 	if err := os.WriteFile(p, nil, 0o600); err != nil {

@@ -13,7 +13,7 @@ import (
 
 const testUID = "6005076000000000000000000000ABCD"
 
-func newTestNexus(t *testing.T, thin bool, size uint64) (*Nexus, *Registry, LUNInfo) {
+func newTestNexus(t testing.TB, thin bool, size uint64) (*Nexus, *Registry, LUNInfo) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "vdisk0")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
