@@ -58,11 +58,10 @@ func (c *CLI) Close() error {
 // stderr, §1.3); transport failures keep ErrTransport in their chain.
 func (c *CLI) exec(ctx context.Context, argv []string) ([]byte, error) {
 	display := redact(argv)
-	sub := argv[1]
 	if err := checkArgv(argv); err != nil {
-		c.metrics.observeCommand(c.name, sub, 0, err)
 		return nil, err
 	}
+	sub := argv[1]
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -95,9 +94,16 @@ func (c *CLI) exec(ctx context.Context, argv []string) ([]byte, error) {
 	return stdout, nil
 }
 
-// query runs an mcsinq command.
+// query runs an mcsinq command. Queries change nothing, so one that lost
+// its connection mid-flight is retried once; operations never are.
 func (c *CLI) query(ctx context.Context, argv ...string) ([]byte, error) {
-	return c.exec(ctx, append([]string{"mcsinq"}, argv...))
+	full := append([]string{"mcsinq"}, argv...)
+	out, err := c.exec(ctx, full)
+	if err != nil && errors.Is(err, ErrTransport) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		klog.V(2).InfoS("Retrying array query after a transport error", "array", c.name, "command", redact(full), "err", err)
+		out, err = c.exec(ctx, full)
+	}
+	return out, err
 }
 
 // op runs an mcsop command that prints nothing on success; any output is

@@ -3,6 +3,7 @@ package array_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -457,6 +458,23 @@ func TestResultHandling(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("query retried once after a transport error, op never", func(t *testing.T) {
+		flaky := &flakyTransport{fail: 1, out: "id!1\nname!x\n"}
+		c := array.NewCLI(flaky)
+		if _, err := c.LsSystem(ctx); err != nil || flaky.calls != 2 {
+			t.Fatalf("query: err %v after %d calls", err, flaky.calls)
+		}
+		flaky = &flakyTransport{fail: 2}
+		c = array.NewCLI(flaky)
+		if _, err := c.LsSystem(ctx); !array.IsTransport(err) || flaky.calls != 2 {
+			t.Fatalf("query failing twice: err %v after %d calls", err, flaky.calls)
+		}
+		flaky = &flakyTransport{fail: 1}
+		c = array.NewCLI(flaky)
+		if err := c.RmHost(ctx, "h1"); !array.IsTransport(err) || flaky.calls != 1 {
+			t.Fatalf("op: err %v after %d calls, want exactly one attempt", err, flaky.calls)
+		}
+	})
 	t.Run("chap secret never in errors", func(t *testing.T) {
 		c, s := newCLI(t)
 		s.On("mcsop chhost -chapsecret s3cretS3cret h1", arraytest.Fail("CMMVC5753E", "The specified object does not exist or is not a suitable candidate."))
@@ -515,4 +533,17 @@ func TestErrorHelpers(t *testing.T) {
 	if array.ErrorCode(nil) != "" || array.IsNotFound(nil) {
 		t.Error("nil error classified")
 	}
+}
+
+type flakyTransport struct {
+	fail, calls int
+	out         string
+}
+
+func (f *flakyTransport) Run(context.Context, []string) ([]byte, []byte, error) {
+	f.calls++
+	if f.calls <= f.fail {
+		return nil, nil, fmt.Errorf("%w: connection lost", array.ErrTransport)
+	}
+	return []byte(f.out), nil, nil
 }

@@ -466,3 +466,72 @@ func BenchmarkSSH_RunSequential(b *testing.B) {
 		}
 	}
 }
+
+// freezeProxy forwards TCP to target until frozen, then silently stops
+// forwarding (a peer that vanished without FIN: power loss, failover).
+type freezeProxy struct {
+	addr   string
+	frozen atomic.Bool
+}
+
+func newFreezeProxy(t *testing.T, target string) *freezeProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	p := &freezeProxy{addr: ln.Addr().String()}
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if err != nil {
+				return
+			}
+			for p.frozen.Load() {
+				time.Sleep(10 * time.Millisecond) // hold the data: nothing arrives
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			t.Cleanup(func() { _ = c.Close(); _ = s.Close() })
+			go pipe(s, c)
+			go pipe(c, s)
+		}
+	}()
+	return p
+}
+
+func TestSSH_KeepaliveDropsSilentPeer(t *testing.T) {
+	d := newTestSSHD(t)
+	p := newFreezeProxy(t, d.addr)
+	tr := d.transport(t, func(o *SSHOptions) { o.Addr = p.addr; o.KeepaliveInterval = 100 * time.Millisecond })
+	if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil {
+		t.Fatal(err)
+	}
+	p.frozen.Store(true)
+	deadline := time.Now().Add(5 * time.Second)
+	for tr.Conns() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if tr.Conns() != 0 {
+		t.Fatal("connection to a silent peer was never dropped")
+	}
+	p.frozen.Store(false)
+	if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil {
+		t.Fatalf("after the peer came back: %v", err)
+	}
+}
