@@ -7,7 +7,7 @@ CACHE ?= $(CURDIR)/.cache
 export CACHE
 K8S_VERSION ?= 1.37
 
-.PHONY: all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-kind bench fuzz vet clean
+.PHONY: all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind bench fuzz vet clean
 
 all: build
 
@@ -25,6 +25,13 @@ test: vet
 
 sanity:
 	$(GO) test -count=1 -timeout 20m ./sanity/...
+
+# A narrated walkthrough over the CSI API against the emulator (no Kubernetes).
+demo:
+	scripts/demo/demo.sh
+
+demo-stop:
+	scripts/demo/demo.sh stop
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./emulator/... ./driver/...

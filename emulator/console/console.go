@@ -66,7 +66,7 @@ type State struct {
 
 // Host is a host row with its ports from the detail view.
 type Host struct {
-	Row
+	Row   Row      `json:"row"`
 	IQNs  []string `json:"iqns"`
 	WWPNs []string `json:"wwpns"`
 }

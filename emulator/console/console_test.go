@@ -51,7 +51,7 @@ func TestCollect_ShowsObjectsCreatedOverTheCLI(t *testing.T) {
 	if st.VDiskTotal != 2 || st.VDisks[0]["name"] != "vol-a" || len(st.VDisks[0]["vdisk_UID"]) != 32 {
 		t.Fatalf("vdisks = %d %v", st.VDiskTotal, st.VDisks)
 	}
-	if len(st.Hosts) != 1 || len(st.Hosts[0].IQNs) != 1 || st.Hosts[0].IQNs[0] != "iqn.1994-05.com.redhat:n1" {
+	if len(st.Hosts) != 1 || st.Hosts[0].Row["name"] != "iscsi-n1" || len(st.Hosts[0].IQNs) != 1 || st.Hosts[0].IQNs[0] != "iqn.1994-05.com.redhat:n1" {
 		t.Fatalf("hosts = %+v", st.Hosts)
 	}
 	if len(st.HostMaps) != 1 || st.HostMaps[0]["vdisk_name"] != "vol-a" || st.HostMaps[0]["SCSI_id"] != "0" {

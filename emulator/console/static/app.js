@@ -43,8 +43,8 @@ function render(st) {
     ["status", (r) => `<span class="${statusCls(r.status)}">${esc(r.status)}</span>`],
   ], "no vdisks");
   $("hosts").innerHTML = table(st.hosts, [
-    ["id", (r) => esc(r.id), "num"], ["name", (r) => esc(r.name)], ["status", (r) => `<span class="${statusCls(r.status)}">${esc(r.status)}</span>`],
-    ["site", (r) => esc(r.site_name)], ["ports", (r) => [...(r.iqns || []), ...(r.wwpns || [])].map((p) => `<div class="mono">${esc(p)}</div>`).join("")],
+    ["id", (r) => esc(r.row.id), "num"], ["name", (r) => esc(r.row.name)], ["status", (r) => `<span class="${statusCls(r.row.status)}">${esc(r.row.status)}</span>`],
+    ["site", (r) => esc(r.row.site_name)], ["ports", (r) => [...(r.iqns || []), ...(r.wwpns || [])].map((p) => `<div class="mono">${esc(p)}</div>`).join("")],
   ], "no hosts");
   $("hostmaps").innerHTML = table(st.hostmaps, [
     ["host", (r) => esc(r.name)], ["LUN", (r) => esc(r.SCSI_id), "num"], ["vdisk", (r) => esc(r.vdisk_name)],
@@ -66,7 +66,7 @@ function render(st) {
   ], "no iSCSI sessions");
   $("commands").innerHTML = table(st.commands, [
     ["time", (r) => esc((r.time || "").replace("T", " ").replace(/\.\d+Z$/, "Z"))], ["user", (r) => esc(r.user)],
-    ["command", (r) => `<span class="mono">${esc(r.command)}</span>`], ["latency", (r) => Number(r.latencyMs).toFixed(1) + " ms", "num"],
+    ["command", (r) => `<span class="mono">${esc(r.command)}</span>`], ["latency", (r) => Number(r.latencyMs).toFixed(2) + " ms", "num"],
     ["result", (r) => r.exit === 0 ? `<span class="ok">ok</span>` : `<span class="bad">${esc(r.error || ("exit " + r.exit))}</span>`],
   ], "no commands yet");
 }
