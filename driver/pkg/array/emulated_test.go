@@ -162,8 +162,23 @@ func TestEmulated_HostsAndMappings(t *testing.T) {
 	if hosts := must(c.LsHosts(ctx)); len(hosts) != 2 || hosts[0].Name != "iscsi-n1" {
 		t.Errorf("lshost list = %+v", hosts)
 	}
-	_ = must(c.LsFabric(ctx, "2100000E1E000001", ""))
-	_ = must(c.LsFabric(ctx, "", "fc-n1"))
+	// Host WWPNs are logged in to every active array FC port (emulator model).
+	byWWPN := must(c.LsFabric(ctx, "2100000e1e000001", ""))
+	if len(byWWPN) == 0 {
+		t.Fatal("lsfabric -wwpn: no logins")
+	}
+	for _, f := range byWWPN {
+		if f.HostName != "fc-n1" || f.RemoteWWPN != "2100000E1E000001" || f.LocalWWPN == "" || (f.NodeName != "node1" && f.NodeName != "node2") {
+			t.Errorf("lsfabric -wwpn row = %+v", f)
+		}
+	}
+	byHost := must(c.LsFabric(ctx, "", "fc-n1"))
+	if len(byHost) != 2*len(byWWPN) {
+		t.Errorf("lsfabric -host: %d rows for 2 ports, want %d", len(byHost), 2*len(byWWPN))
+	}
+	if _, err := c.LsFabric(ctx, "", "no-such-host"); !array.IsNotFound(err) {
+		t.Errorf("lsfabric unknown host: %v", err)
+	}
 
 	must(c.MkVDiskHostMap(ctx, "iscsi-n1", "pvc-1"))
 	maps := must(c.LsVDiskHostMap(ctx, "pvc-1"))
