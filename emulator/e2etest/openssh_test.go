@@ -16,6 +16,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/instorage-csi/instorage-csi/emulator/fault"
 )
 
 // openssh runs the plain OpenSSH client against e with a pinned host key
@@ -89,6 +91,17 @@ func TestOpenSSHClient(t *testing.T) {
 	out, errOut, st = openssh(t, e, kh, keyOpts, "mcsinq lsvdisk -delim ! no-such-vdisk")
 	if st != 1 || out != "" || errOut != notFound5754 {
 		t.Fatalf("missing vdisk: (%q, %q, %d)", out, errOut, st)
+	}
+
+	// OpenSSH keepalives (keepalive@openssh.com, want-reply) sent while a
+	// slow command runs are answered and do not disturb it.
+	if _, err := e.control().AddFault(context.Background(), fault.Rule{Command: "lssystem", Times: 1,
+		Latency: &fault.Latency{Fixed: fault.Duration(3500 * time.Millisecond)}}); err != nil {
+		t.Fatal(err)
+	}
+	kaOpts := append([]string{"-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"}, keyOpts...)
+	if out, errOut, st := openssh(t, e, kh, kaOpts, "mcsinq lssystem -delim !"); st != 0 || !strings.Contains(out, "name!") {
+		t.Fatalf("slow command with keepalives: (%q, %q, %d)", out, errOut, st)
 	}
 
 	// A different pinned key is refused by the client: pinning works.
