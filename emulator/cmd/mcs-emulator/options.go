@@ -20,6 +20,7 @@ type Options struct {
 	ControlAddr    string
 	Users          []string // NAME:PASSWORD
 	AuthorizedKeys []string // NAME:FILE
+	PasswordFiles  []string // NAME:FILE
 	Preset         string
 	ArrayLimits    bool
 	ISCSI          bool
@@ -45,6 +46,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.SSHAddr, "ssh-addr", config.DefaultSSHAddr, "SSH listen address host:port; port 0 picks one (ssh.addr)")
 	fs.StringVar(&o.ControlAddr, "control-addr", config.DefaultControlAddr, `control API listen address, or "off" (control.addr)`)
 	fs.Var(listFlag{&o.Users}, "user", "CLI account NAME:PASSWORD; repeatable. Visible in ps: prefer users[].passwordFile in --config outside demos (users)")
+	fs.Var(listFlag{&o.PasswordFiles}, "password-file", "NAME:FILE, the password of user NAME in FILE (e.g. a mounted Secret key); repeatable, not visible in ps (users[].passwordFile)")
 	fs.Var(listFlag{&o.AuthorizedKeys}, "authorized-keys", "NAME:FILE, an OpenSSH authorized_keys file for user NAME; repeatable (users[].authorizedKeysFile)")
 	fs.StringVar(&o.Preset, "preset", "default", "topology: default (1 I/O group, 2 nodes) or two-site (preset)")
 	fs.BoolVar(&o.ArrayLimits, "array-limits", false, "apply the real array's SSH limits: 32 sessions, 3 new connections/s (ssh.limits.preset: array)")
@@ -99,6 +101,13 @@ func (o *Options) Resolve() (*config.Config, error) {
 		}
 		c.Users = mergeUser(c.Users, u)
 	}
+	for _, v := range o.PasswordFiles {
+		name, file, ok := strings.Cut(v, ":")
+		if !ok || name == "" || file == "" {
+			return nil, fmt.Errorf("--password-file %q: want NAME:FILE", v)
+		}
+		c.Users = mergeUser(c.Users, config.User{Name: name, PasswordFile: file})
+	}
 	for _, v := range o.AuthorizedKeys {
 		name, file, ok := strings.Cut(v, ":")
 		if !ok || name == "" || file == "" {
@@ -118,6 +127,9 @@ func mergeUser(users []config.User, u config.User) []config.User {
 		if users[i].Name == u.Name {
 			if u.Password != "" {
 				users[i].Password, users[i].PasswordFile = u.Password, ""
+			}
+			if u.PasswordFile != "" {
+				users[i].Password, users[i].PasswordFile = "", u.PasswordFile
 			}
 			if u.AuthorizedKeysFile != "" {
 				users[i].AuthorizedKeysFile = u.AuthorizedKeysFile

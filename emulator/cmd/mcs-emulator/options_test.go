@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/instorage-csi/instorage-csi/emulator/config"
 )
 
 func resolve(t *testing.T, args ...string) *Options {
@@ -42,12 +44,26 @@ func TestResolve_FlagsOverrideFileOnlyWhenGiven(t *testing.T) {
 	}
 }
 
+func TestResolve_PasswordFile(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "password")
+	os.WriteFile(pw, []byte("from-secret\n"), 0o600)
+	c, err := resolve(t, "--password-file", "csi:"+pw).Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := config.Credentials(c.Users)
+	if err != nil || !creds.CheckPassword("csi", "from-secret") {
+		t.Fatalf("password file not used: %+v %v", c.Users, err)
+	}
+}
+
 func TestResolve_Rejects(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfg, []byte("topology: {clusterName: x}\n"), 0o600)
 	for name, args := range map[string][]string{
 		"user without password": {"--user", "admin"},
 		"bad authorized-keys":   {"--authorized-keys", "nofile"},
+		"bad password-file":     {"--password-file", "nofile"},
 		"bad preset":            {"--preset", "moon"},
 		"preset and topology":   {"--config", cfg, "--preset", "two-site"},
 		"bad ssh addr":          {"--ssh-addr", "nowhere"},
