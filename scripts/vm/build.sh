@@ -79,7 +79,6 @@ if [ ! -f "$KROOT/ok" ]; then
 	depmod -b "$KROOT.tmp" "$KVER"
 	rm -rf "$KROOT.dl"; mv "$KROOT.tmp" "$KROOT"; touch "$KROOT/ok"
 fi
-KMOD=$KROOT/lib/modules/$KVER
 
 # 2. rootfs, debootstrapped once per suite + package list (the slow part: ~2 min).
 ROOTFS=$CACHE/vm/rootfs-$SUITE-$RKEY

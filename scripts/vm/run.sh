@@ -101,7 +101,10 @@ vm_start() {
 	if [ -z "$IMAGE" ]; then IMAGE=$("$VM_DIR/build.sh" | tail -1); fi
 	for f in kernel initrd.cpio disk.img; do [ -f "$IMAGE/$f" ] || vm_die "$IMAGE/$f missing (build.sh)"; done
 	vm_apt_install qemu-system-x86 socat
-	if [ -z "$STATE" ]; then mkdir -p "$CACHE/vm/runs"; STATE=$(mktemp -d "$CACHE/vm/runs/run.XXXXXX"); fi
+	mkdir -p "$CACHE/vm/runs"
+	# Run directories (console logs) older than a day are pruned; no VM lives that long (--max-life).
+	find "$CACHE/vm/runs" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+	if [ -z "$STATE" ]; then STATE=$(mktemp -d "$CACHE/vm/runs/run.XXXXXX"); fi
 	STATE=$(mkdir -p "$STATE" && cd "$STATE" && pwd)
 	[ -f "$STATE/qemu.pid" ] && kill -0 "$(cat "$STATE/qemu.pid")" 2>/dev/null && vm_die "a VM already runs in $STATE"
 	rm -rf "$STATE/ctl" "$STATE/qemu.pid"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Guest job (prepend jobs/lib.sh): the kernel initiator against mcs-emulator's iSCSI target.
 # Argument: the phase, run in order by scripts/vm/iscsi-emulator.sh with array changes in between:
 #   attach  SendTargets must advertise the addresses the guest reaches; login on both nodes; the

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Guest job (prepend jobs/lib.sh): the kernel initiator against the host's tgtd on two portals.
 # Env: IQN (target), LUN (1). Proves the harness: login on both portals, one multipath map with two
 # paths, a filesystem round trip with checksums, clean logout.
