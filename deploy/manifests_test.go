@@ -1,0 +1,513 @@
+// Package deploy_test checks the shipped manifests against the properties the
+// driver and the vendor manual require. Every YAML file under deploy/kubernetes
+// is parsed; when KUBECTL (and HELM) name binaries, every overlay (and the Helm
+// chart) is also rendered and the rendered output is checked the same way.
+package deploy_test
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
+)
+
+const driverName = "csi-instorage"
+
+type object map[string]any
+
+func (o object) kind() string { s, _ := o["kind"].(string); return s }
+func (o object) name() string { return str(o, "metadata", "name") }
+
+// get walks maps by key; it returns nil when any step is missing.
+func get(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			if o, ok2 := v.(object); ok2 {
+				m = o
+			} else {
+				return nil
+			}
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func str(v any, path ...string) string { s, _ := get(v, path...).(string); return s }
+func list(v any, path ...string) []any { l, _ := get(v, path...).([]any); return l }
+
+// splitDocs parses a multi-document YAML stream.
+func splitDocs(t *testing.T, name string, data []byte) []object {
+	t.Helper()
+	var out []object
+	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(data), -1) {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var o object
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if o != nil && o.kind() != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// manifestFiles returns every Kubernetes object in deploy/kubernetes, by file.
+func manifestFiles(t *testing.T) map[string][]object {
+	t.Helper()
+	files := map[string][]object{}
+	err := filepath.WalkDir("kubernetes", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") || filepath.Base(p) == "instorage.yaml" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files[p] = splitDocs(t, p, data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 10 {
+		t.Fatalf("found only %d manifest files under deploy/kubernetes", len(files))
+	}
+	return files
+}
+
+func allObjects(files map[string][]object) []object {
+	var out []object
+	keys := make([]string, 0, len(files))
+	for k := range files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, files[k]...)
+	}
+	return out
+}
+
+// pinnedVersions reads the sidecar tags from scripts/k8s/versions.sh, the one
+// place they are set, so manifests and offline builds cannot drift apart.
+func pinnedVersions(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile("../scripts/k8s/versions.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z]+)_VERSION=(v[0-9.]+)`).FindAllStringSubmatch(string(data), -1) {
+		v[m[1]] = m[2]
+	}
+	return map[string]string{
+		"registry.k8s.io/sig-storage/csi-provisioner":           v["PROVISIONER"],
+		"registry.k8s.io/sig-storage/csi-attacher":              v["ATTACHER"],
+		"registry.k8s.io/sig-storage/csi-snapshotter":           v["SNAPSHOTTER"],
+		"registry.k8s.io/sig-storage/csi-resizer":               v["RESIZER"],
+		"registry.k8s.io/sig-storage/csi-node-driver-registrar": v["REGISTRAR"],
+		"registry.k8s.io/sig-storage/livenessprobe":             v["LIVENESSPROBE"],
+	}
+}
+
+func podSpec(o object) any {
+	switch o.kind() {
+	case "Deployment", "DaemonSet", "StatefulSet":
+		return get(o, "spec", "template", "spec")
+	}
+	return nil
+}
+
+func containers(o object) []any {
+	ps := podSpec(o)
+	return append(list(ps, "initContainers"), list(ps, "containers")...)
+}
+
+// checkImages: every image has an explicit tag, never latest; sidecars match versions.sh.
+func checkImages(t *testing.T, where string, objs []object) {
+	pins := pinnedVersions(t)
+	for _, o := range objs {
+		for _, c := range containers(o) {
+			img := str(c, "image")
+			if img == "" {
+				continue // a strategic-merge patch names containers without images
+			}
+			i := strings.LastIndex(img, ":")
+			if i < 0 || strings.Contains(img[i:], "/") {
+				t.Errorf("%s: %s/%s: image %q has no tag", where, o.name(), str(c, "name"), img)
+				continue
+			}
+			repo, tag := img[:i], img[i+1:]
+			if tag == "latest" {
+				t.Errorf("%s: %s: image %q uses latest", where, o.name(), img)
+			}
+			if want, ok := pins[repo]; ok && tag != want {
+				t.Errorf("%s: %s: %s:%s, versions.sh pins %s", where, o.name(), repo, tag, want)
+			}
+		}
+	}
+}
+
+// wantRBAC is the whole permission set the controller may hold: any extra verb
+// or resource fails the test, so widening RBAC is a deliberate edit here.
+var wantRBAC = map[string][]string{
+	"/persistentvolumes":                                    {"create", "delete", "get", "list", "patch", "watch"},
+	"/persistentvolumeclaims":                               {"get", "list", "update", "watch"},
+	"/persistentvolumeclaims/status":                        {"patch"},
+	"/nodes":                                                {"get", "list", "watch"},
+	"/pods":                                                 {"list", "watch"},
+	"/events":                                               {"create", "list", "patch", "update", "watch"},
+	"storage.k8s.io/storageclasses":                         {"get", "list", "watch"},
+	"storage.k8s.io/csinodes":                               {"get", "list", "watch"},
+	"storage.k8s.io/volumeattachments":                      {"get", "list", "patch", "watch"},
+	"storage.k8s.io/volumeattachments/status":               {"patch"},
+	"storage.k8s.io/volumeattributesclasses":                {"get", "list", "watch"},
+	"snapshot.storage.k8s.io/volumesnapshots":               {"get", "list"},
+	"snapshot.storage.k8s.io/volumesnapshotclasses":         {"get", "list", "watch"},
+	"snapshot.storage.k8s.io/volumesnapshotcontents":        {"get", "list", "patch", "update", "watch"},
+	"snapshot.storage.k8s.io/volumesnapshotcontents/status": {"patch", "update"},
+	"coordination.k8s.io/leases":                            {"create", "delete", "get", "list", "patch", "update", "watch"},
+}
+
+func checkRBAC(t *testing.T, where string, objs []object) {
+	got := map[string]map[string]bool{}
+	for _, o := range objs {
+		if o.kind() != "ClusterRole" && o.kind() != "Role" {
+			continue
+		}
+		if o.kind() == "Role" && o.name() != "csi-instorage-leader-election" {
+			continue
+		}
+		for _, r := range list(o, "rules") {
+			for _, g := range list(r, "apiGroups") {
+				for _, res := range list(r, "resources") {
+					key := g.(string) + "/" + res.(string)
+					if got[key] == nil {
+						got[key] = map[string]bool{}
+					}
+					for _, v := range list(r, "verbs") {
+						if v == "*" || res == "*" || g == "*" {
+							t.Errorf("%s: %s grants a wildcard", where, o.name())
+						}
+						got[key][v.(string)] = true
+					}
+				}
+			}
+		}
+	}
+	if len(got) == 0 {
+		t.Fatalf("%s: no RBAC rules found", where)
+	}
+	for key, verbs := range got {
+		want, ok := wantRBAC[key]
+		if !ok {
+			t.Errorf("%s: unexpected access to %s (%v)", where, key, verbs)
+			continue
+		}
+		for v := range verbs {
+			if !slices.Contains(want, v) {
+				t.Errorf("%s: extra verb %q on %s", where, v, key)
+			}
+		}
+	}
+	if got["/secrets"] != nil {
+		t.Errorf("%s: the controller must not read Secrets through the API", where)
+	}
+}
+
+func findObj(objs []object, kind, name string) object {
+	for _, o := range objs {
+		if o.kind() == kind && o.name() == name {
+			return o
+		}
+	}
+	return nil
+}
+
+func findContainer(o object, name string) any {
+	for _, c := range containers(o) {
+		if str(c, "name") == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func args(c any) []string {
+	var out []string
+	for _, a := range list(c, "args") {
+		out = append(out, a.(string))
+	}
+	return out
+}
+
+// checkWorkloads covers CSIDriver, controller and node properties; objs must hold
+// the whole base (raw or rendered).
+func checkWorkloads(t *testing.T, where string, objs []object) {
+	drv := findObj(objs, "CSIDriver", driverName)
+	if drv == nil {
+		t.Fatalf("%s: no CSIDriver %s", where, driverName)
+	}
+	if get(drv, "spec", "attachRequired") != true || get(drv, "spec", "podInfoOnMount") != true {
+		t.Errorf("%s: CSIDriver needs attachRequired and podInfoOnMount true: %v", where, drv["spec"])
+	}
+	if p := str(drv, "spec", "fsGroupPolicy"); p != "File" && p != "ReadWriteOnceWithFSType" {
+		t.Errorf("%s: CSIDriver fsGroupPolicy %q", where, p)
+	}
+
+	ctrl := findObj(objs, "Deployment", "csi-instorage-controller")
+	if ctrl == nil {
+		t.Fatalf("%s: no controller Deployment", where)
+	}
+	for _, sc := range []string{"csi-provisioner", "csi-attacher", "csi-snapshotter", "csi-resizer", "liveness-probe"} {
+		c := findContainer(ctrl, sc)
+		if c == nil {
+			t.Errorf("%s: controller lacks %s", where, sc)
+			continue
+		}
+		if sc != "liveness-probe" && !slices.Contains(args(c), "--leader-election") {
+			t.Errorf("%s: %s runs without --leader-election", where, sc)
+		}
+	}
+	if c := findContainer(ctrl, "csi-instorage"); !slices.Contains(args(c), "--mode=controller") ||
+		!slices.Contains(args(c), "--driver-name="+driverName) {
+		t.Errorf("%s: controller driver args %v", where, args(c))
+	}
+	for _, c := range containers(ctrl) {
+		if get(c, "securityContext", "privileged") == true {
+			t.Errorf("%s: controller container %s is privileged", where, str(c, "name"))
+		}
+	}
+	if get(podSpec(ctrl), "securityContext", "runAsNonRoot") != true {
+		t.Errorf("%s: controller pod must run as non-root", where)
+	}
+
+	node := findObj(objs, "DaemonSet", "csi-instorage-node")
+	if node == nil {
+		t.Fatalf("%s: no node DaemonSet", where)
+	}
+	plugin := findContainer(node, "csi-instorage")
+	if get(plugin, "securityContext", "privileged") != true {
+		t.Errorf("%s: node plugin must be privileged", where)
+	}
+	if a := args(plugin); !slices.Contains(a, "--mode=nodeworker") || !slices.Contains(a, "--node-id=$(NODE_NAME)") {
+		t.Errorf("%s: node plugin args %v", where, a)
+	}
+	mounts := map[string]any{}
+	for _, m := range list(plugin, "volumeMounts") {
+		mounts[str(m, "mountPath")] = m
+	}
+	for _, p := range []string{"/dev", "/sys", "/etc/iscsi", "/var/lib/kubelet", "/csi"} {
+		if mounts[p] == nil {
+			t.Errorf("%s: node plugin does not mount %s", where, p)
+		}
+	}
+	if str(mounts["/var/lib/kubelet"], "mountPropagation") != "Bidirectional" {
+		t.Errorf("%s: /var/lib/kubelet must be mounted with Bidirectional propagation", where)
+	}
+	for _, c := range containers(node) {
+		if str(c, "name") != "csi-instorage" && get(c, "securityContext", "privileged") == true {
+			t.Errorf("%s: node sidecar %s is privileged", where, str(c, "name"))
+		}
+		for _, m := range list(c, "volumeMounts") {
+			if str(m, "mountPropagation") == "Bidirectional" && str(c, "name") != "csi-instorage" {
+				t.Errorf("%s: %s has Bidirectional propagation but is not privileged", where, str(c, "name"))
+			}
+		}
+	}
+	reg := findContainer(node, "node-driver-registrar")
+	if !slices.Contains(args(reg), "--kubelet-registration-path=/var/lib/kubelet/plugins/"+driverName+"/csi.sock") {
+		t.Errorf("%s: registrar args %v", where, args(reg))
+	}
+	if get(podSpec(node), "hostNetwork") != true || get(podSpec(node), "hostPID") != true {
+		t.Errorf("%s: node plugin needs hostNetwork and hostPID (host iscsid via /proc/1/ns)", where)
+	}
+}
+
+// Table 4-2 of the vendor manual, plus the CSI fstype key.
+var scParams = map[string]bool{"devName": true, "devKind": true, "volPoolName": true, "shareProto": true,
+	"volAuxPoolName": true, "volIOGrp": true, "volAuxIOGrp": true, "volThin": true, "volCompress": true,
+	"volInTier": true, "volLevel": true, "volThinResize": true, "volThinGrainSize": true, "volThinWarning": true,
+	"volAutoExpand": true, "csi.storage.k8s.io/fstype": true}
+
+func checkClasses(t *testing.T, where string, objs []object) (devNames []string) {
+	n := 0
+	for _, o := range objs {
+		switch o.kind() {
+		case "StorageClass":
+			n++
+			if p, _ := o["provisioner"].(string); p != driverName {
+				t.Errorf("%s: StorageClass %s provisioner %q", where, o.name(), p)
+			}
+			params, _ := o["parameters"].(map[string]any)
+			for k := range params {
+				if !scParams[k] {
+					t.Errorf("%s: StorageClass %s: unknown parameter %q", where, o.name(), k)
+				}
+			}
+			if params["devKind"] != "block" || params["volPoolName"] == nil {
+				t.Errorf("%s: StorageClass %s needs devKind=block and volPoolName", where, o.name())
+			}
+			need := map[string][]string{"mirror": {"volAuxPoolName"}, "aa": {"volAuxPoolName", "volIOGrp", "volAuxIOGrp"}}
+			level, _ := params["volLevel"].(string)
+			for _, k := range need[level] {
+				if params[k] == nil {
+					t.Errorf("%s: StorageClass %s (volLevel %s) lacks %s", where, o.name(), level, k)
+				}
+			}
+			if fsType, ok := params["csi.storage.k8s.io/fstype"].(string); ok && fsType != "ext4" && fsType != "xfs" {
+				t.Errorf("%s: StorageClass %s fstype %q", where, o.name(), fsType)
+			}
+			if d, ok := params["devName"].(string); ok {
+				devNames = append(devNames, d)
+			}
+		case "VolumeSnapshotClass":
+			if d, _ := o["driver"].(string); d != driverName {
+				t.Errorf("%s: VolumeSnapshotClass %s driver %q", where, o.name(), d)
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s: no StorageClass", where)
+	}
+	return devNames
+}
+
+func loadConfig(t *testing.T, p string) config.Config {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c config.Config
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		t.Fatalf("%s does not match driver/pkg/config: %v", p, err)
+	}
+	return c
+}
+
+func TestManifests_RawFiles(t *testing.T) {
+	files := manifestFiles(t)
+	all := allObjects(files)
+	checkImages(t, "deploy/kubernetes", all)
+	var base []object
+	for f, objs := range files {
+		if strings.HasPrefix(f, filepath.Join("kubernetes", "base")) {
+			base = append(base, objs...)
+		}
+	}
+	checkRBAC(t, "base", base)
+	checkWorkloads(t, "base", base)
+	checkClasses(t, "examples", files[filepath.Join("kubernetes", "examples", "storageclass-aa.yaml")])
+	checkClasses(t, "demo", files[filepath.Join("kubernetes", "overlays", "demo", "storageclasses.yaml")])
+	for _, f := range []string{"storageclass-basic-thin.yaml", "storageclass-xfs.yaml", "storageclass-mirror.yaml", "storageclass-storage-02.yaml", "volumesnapshotclass.yaml"} {
+		checkClasses(t, f, append(files[filepath.Join("kubernetes", "examples", f)], files[filepath.Join("kubernetes", "examples", "storageclass-aa.yaml")]...))
+	}
+}
+
+func TestInstorageYAML_MatchesConfigSchemaAndKeepsSecretsOut(t *testing.T) {
+	prod := loadConfig(t, "kubernetes/overlays/production/instorage.yaml")
+	demo := loadConfig(t, "kubernetes/overlays/demo/instorage.yaml")
+	for name, c := range map[string]config.Config{"production": prod, "demo": demo} {
+		if len(c.Storage) != 2 {
+			t.Errorf("%s: want two example arrays, have %d", name, len(c.Storage))
+		}
+		seen := map[string]bool{}
+		for _, s := range c.Storage {
+			if seen[s.Name] {
+				t.Errorf("%s: duplicate storage name %s", name, s.Name)
+			}
+			seen[s.Name] = true
+			if s.Password != "" || s.Shadow != "" || s.Username != "" {
+				t.Errorf("%s: %s carries credentials inline; use secretDir", name, s.Name)
+			}
+			if s.SecretDir == "" || s.Type != "AS18000" {
+				t.Errorf("%s: %s needs secretDir and type AS18000", name, s.Name)
+			}
+			if name == "production" && (s.InsecureSkipHostKeyVerify || s.KnownHostsFile == "") {
+				t.Errorf("production: %s must verify host keys via knownHostsFile", s.Name)
+			}
+		}
+	}
+	// Every devName a class names must be an array in the config it is deployed with.
+	files := manifestFiles(t)
+	for _, d := range checkClasses(t, "demo", files[filepath.Join("kubernetes", "overlays", "demo", "storageclasses.yaml")]) {
+		if !slices.ContainsFunc(demo.Storage, func(s config.Storage) bool { return s.Name == d }) {
+			t.Errorf("demo StorageClass devName %q is not in demo instorage.yaml", d)
+		}
+	}
+}
+
+// render runs a renderer binary named by an environment variable.
+func render(t *testing.T, env string, argv ...string) []object {
+	t.Helper()
+	bin := os.Getenv(env)
+	if bin == "" {
+		t.Skipf("%s not set: rendering needs the binary (make e2e builds kubectl and helm into .cache)", env)
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.Command(bin, argv...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", bin, argv, err, errb.String())
+	}
+	return splitDocs(t, strings.Join(argv, " "), out.Bytes())
+}
+
+func TestManifests_RenderedOverlays(t *testing.T) {
+	for _, overlay := range []string{"production", "demo", "offline"} {
+		t.Run(overlay, func(t *testing.T) {
+			objs := render(t, "KUBECTL", "kustomize", filepath.Join("kubernetes", "overlays", overlay))
+			checkWorkloads(t, overlay, objs)
+			checkRBAC(t, overlay, objs)
+			checkImages(t, overlay, objs)
+			if overlay != "production" {
+				checkClasses(t, overlay, objs)
+			}
+			// Every ConfigMap/Secret the pods use must be part of the overlay (or, in
+			// production, one of the documented out-of-band Secrets).
+			outOfBand := map[string]bool{"csi-instorage-storage-01": true, "csi-instorage-storage-02": true, "csi-instorage-known-hosts": true}
+			for _, o := range objs {
+				for _, v := range list(podSpec(o), "volumes") {
+					if n := str(v, "configMap", "name"); n != "" && findObj(objs, "ConfigMap", n) == nil {
+						t.Errorf("%s: %s uses missing ConfigMap %s", overlay, o.name(), n)
+					}
+					if n := str(v, "secret", "secretName"); n != "" && findObj(objs, "Secret", n) == nil && !(overlay == "production" && outOfBand[n]) {
+						t.Errorf("%s: %s uses missing Secret %s", overlay, o.name(), n)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestHelmChart_RendersSameProperties(t *testing.T) {
+	if _, err := os.Stat("helm/instorage-csi/Chart.yaml"); err != nil {
+		t.Fatalf("Helm chart missing: %v", err)
+	}
+	objs := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi")
+	checkWorkloads(t, "helm", objs)
+	checkRBAC(t, "helm", objs)
+	checkImages(t, "helm", objs)
+	checkClasses(t, "helm", objs)
+	demo := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi",
+		"-f", "helm/instorage-csi/values-demo.yaml")
+	if findObj(demo, "StatefulSet", "mcs-emulator") == nil {
+		t.Error("helm demo values do not deploy the emulator")
+	}
+}
