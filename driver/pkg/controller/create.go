@@ -83,6 +83,7 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if err != nil {
 		return nil, err
 	}
+	created := false
 	if _, exists := masterOf(rows, name); !exists {
 		err := s.createVDisk(ctx, a, name, size, p)
 		if array.IsNotFound(err) {
@@ -93,6 +94,7 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 			return nil, toStatus(err, "creating vdisk "+name)
 		}
 		if err == nil {
+			created = true
 			klog.InfoS("Created vdisk", "storage", a.Config.Name, "vdisk", name, "bytes", size, "level", p.Level)
 			if src != nil {
 				if err := s.startClone(ctx, a, name, src); err != nil {
@@ -110,8 +112,10 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if !ok {
 		return nil, status.Errorf(codes.Internal, "vdisk %s was created but is not listed", name)
 	}
-	if err := s.checkExisting(ctx, a, master, rows, p, size, src); err != nil {
-		return nil, err
+	if !created { // made by an earlier call (or a racing one): is it ours?
+		if err := s.checkExisting(ctx, a, master, rows, p, size, src); err != nil {
+			return nil, err
+		}
 	}
 	return &csi.CreateVolumeResponse{Volume: &csi.Volume{
 		VolumeId:      volumeid.Volume{Storage: a.Config.Name, UID: master.UID}.String(),

@@ -52,19 +52,21 @@ func (s *Server) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest)
 	if !isVolumeVDisk(v) {
 		return nil, status.Errorf(codes.FailedPrecondition, "vdisk %s is the %s vdisk of volume %s, not a volume", v.Name, v.Function, v.VolumeName)
 	}
-	targetMaps, err := lcmapsOf(ctx, a.Client, "target_vdisk_name", v.Name)
-	if err != nil {
-		return nil, err
-	}
-	if _, isSnap := snapshotMapOf(targetMaps, v.Name); isSnap {
-		return nil, status.Errorf(codes.FailedPrecondition, "vdisk %s is a snapshot; delete it with DeleteSnapshot", v.Name)
-	}
-	sourceMaps, err := lcmapsOf(ctx, a.Client, "source_vdisk_name", v.Name)
-	if err != nil {
-		return nil, err
-	}
-	if sourceMaps, err = dropFinishedCopies(ctx, a, sourceMaps); err != nil {
-		return nil, err
+	var sourceMaps []array.LCMap
+	if v.LCMapCount > 0 { // lc_map_count saves two queries for most volumes
+		targetMaps, err := lcmapsOf(ctx, a.Client, "target_vdisk_name", v.Name)
+		if err != nil {
+			return nil, err
+		}
+		if _, isSnap := snapshotMapOf(targetMaps, v.Name); isSnap {
+			return nil, status.Errorf(codes.FailedPrecondition, "vdisk %s is a snapshot; delete it with DeleteSnapshot", v.Name)
+		}
+		if sourceMaps, err = lcmapsOf(ctx, a.Client, "source_vdisk_name", v.Name); err != nil {
+			return nil, err
+		}
+		if sourceMaps, err = dropFinishedCopies(ctx, a, sourceMaps); err != nil {
+			return nil, err
+		}
 	}
 	for _, m := range sourceMaps {
 		if m.RCControlled {

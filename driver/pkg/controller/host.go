@@ -61,7 +61,11 @@ func (s *Server) ensureHost(ctx context.Context, a *Array, n volumeid.Node, site
 		}
 	}
 	klog.InfoS("Created host", "storage", a.Config.Name, "host", name, "iqn", n.IQN, "wwpns", n.WWPNs)
-	return a.Client.LsHost(ctx, name)
+	h = array.Host{Name: name, WWPNs: n.WWPNs}
+	if n.IQN != "" {
+		h.ISCSINames = []string{n.IQN}
+	}
+	return h, nil
 }
 
 func hostHasPorts(h array.Host, n volumeid.Node) bool {
