@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"k8s.io/klog/v2"
 )
 
 // vendorYAML is the V2.2.0 manual's example (table 3-1), unchanged except
@@ -390,5 +392,21 @@ storage:
 	bad := writeFile(t, dir, "bad.yaml", strings.Replace(doc, "link: fc", "link: nvme", 1))
 	if _, err := LoadHostOnly(bad); err == nil || !strings.Contains(err.Error(), "host.link: ") {
 		t.Errorf("node load must still validate: %v", err)
+	}
+}
+
+// klog structured logging (what main does with the loaded config) redacts too.
+func TestRedaction_KlogOutput(t *testing.T) {
+	var buf bytes.Buffer
+	klog.LogToStderr(false)
+	klog.SetOutput(&buf)
+	defer func() { klog.SetOutput(os.Stderr); klog.LogToStderr(true) }()
+	s := validStorage()
+	s.Password = "pa55word"
+	c := &Config{Storage: []Storage{s}}
+	klog.InfoS("Starting", "config", c, "storage", s)
+	klog.Flush()
+	if out := buf.String(); strings.Contains(out, "pa55word") || !strings.Contains(out, "<redacted>") {
+		t.Fatalf("klog output: %s", out)
 	}
 }
