@@ -295,26 +295,29 @@ func (c *conn) sendR2T(t *task) error {
 }
 
 // dataOut places one Data-Out PDU. Data must arrive in order
-// (DataPDUInOrder=Yes); a wrong DataSN or offset is a protocol error that
-// ends the connection at ErrorRecoveryLevel 0.
+// (DataPDUInOrder=Yes). A wrong TTT, DataSN, offset or length ends the
+// task with CHECK CONDITION, ABORTED COMMAND and the iSCSI-specific ASC of
+// RFC 7143 §11.4.7.2; later Data-Outs for it are discarded and the session
+// carries on.
 func (c *conn) dataOut(p *PDU) error {
 	c.tmu.Lock()
 	t := c.tasks[p.itt()]
 	c.tmu.Unlock()
 	if t == nil || t.running {
-		// Task aborted or unknown: discard (RFC 7143 §4.2.3.3).
+		// Task aborted, failed or unknown: discard (RFC 7143 §4.2.3.3).
 		return nil
 	}
 	ttt := p.u32(20)
 	if t.unsol && ttt != reservedTag || !t.unsol && ttt != t.ttt {
-		return fmt.Errorf("iscsi: Data-Out TTT 0x%x does not match", ttt)
+		return c.failTask(t, 0x4b01) // invalid target port transfer tag
 	}
 	dsn, off := p.u32(36), p.u32(40)
 	if dsn != t.dataSN {
-		return fmt.Errorf("iscsi: Data-Out DataSN %d, expected %d", dsn, t.dataSN)
+		klog.V(2).InfoS("iSCSI Data-Out DataSN out of sequence", "got", dsn, "want", t.dataSN)
+		return c.failTask(t, 0x4b00) // data phase error
 	}
 	if off != t.got {
-		return fmt.Errorf("iscsi: Data-Out offset %d, expected %d", off, t.got)
+		return c.failTask(t, 0x4b05) // data offset error
 	}
 	n := uint32(len(p.Data))
 	limit := t.burstEnd
@@ -322,7 +325,7 @@ func (c *conn) dataOut(p *PDU) error {
 		limit = min(uint32(c.firstBurst), t.edtl)
 	}
 	if off+n > limit {
-		return fmt.Errorf("iscsi: Data-Out beyond burst (%d+%d > %d)", off, n, limit)
+		return c.failTask(t, 0x4b02) // too much write data
 	}
 	copy(t.buf[off:], p.Data)
 	t.got += n
@@ -336,6 +339,16 @@ func (c *conn) dataOut(p *PDU) error {
 	}
 	c.execute(t)
 	return nil
+}
+
+// failTask ends a task that is still collecting data-out.
+func (c *conn) failTask(t *task, asc uint16) error {
+	c.tmu.Lock()
+	delete(c.tasks, t.itt)
+	c.tmu.Unlock()
+	close(t.done)
+	s := scsi.Sense{Key: scsi.KeyAbortedCommand, ASC: asc}
+	return c.sendResponse(t, scsi.Result{Status: scsi.StatusCheckCondition, Sense: s.Bytes()})
 }
 
 // execute runs the command off the reader goroutine so many commands are

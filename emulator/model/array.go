@@ -96,6 +96,7 @@ type indexes struct {
 	poolVDisks  map[int]int
 	iogrpVDisks map[int]int
 	syncing     map[int]struct{} // vdisks with a copy still synchronising
+	vdiskFree   int              // no vdisk id below this is free
 }
 
 // Open loads the state in stateDir (creating it if empty) for topology topo.
@@ -362,8 +363,11 @@ func sortedIDs[T any](m map[int]T) []int {
 }
 
 // lowestFree is the lowest unused non-negative id (mcs-cli.md §3.6).
-func lowestFree[T any](m map[int]T) int {
-	for i := 0; ; i++ {
+func lowestFree[T any](m map[int]T) int { return lowestFreeFrom(m, 0) }
+
+// lowestFreeFrom searches from a hint below which no id is free.
+func lowestFreeFrom[T any](m map[int]T, from int) int {
+	for i := from; ; i++ {
 		if _, ok := m[i]; !ok {
 			return i
 		}

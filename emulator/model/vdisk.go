@@ -158,7 +158,7 @@ func (a *Array) mkVDisk(t *tx, r MkVDiskReq, x *vdiskExtra) (int, error) {
 		}
 	}
 
-	id := lowestFree(a.st.VDisks)
+	id := lowestFreeFrom(a.st.VDisks, a.ix.vdiskFree)
 	name := r.Name
 	if name == "" {
 		prefix := "vdisk"
@@ -190,6 +190,7 @@ func (a *Array) mkVDisk(t *tx, r MkVDiskReq, x *vdiskExtra) (int, error) {
 	a.st.Meta.NextSerial++
 	t.touch(kindMeta, 0)
 	a.st.VDisks[id] = v
+	a.ix.vdiskFree = id + 1
 	a.indexVDisk(v)
 	for _, c := range v.Copies {
 		a.chargeFault(c.PoolID, c.Real)
@@ -253,6 +254,7 @@ func (a *Array) deleteVDisk(t *tx, v *VDisk) {
 		a.chargeFault(c.PoolID, -c.Real)
 	}
 	delete(a.st.VDisks, v.ID)
+	a.ix.vdiskFree = min(a.ix.vdiskFree, v.ID)
 	t.touch(kindVDisk, v.ID)
 	path := a.dataPath(v)
 	t.after = append(t.after, func() { os.Remove(path) })
