@@ -9,7 +9,7 @@
 #   cp-tools  etcd and coredns at the tags kubeadm <version> expects -> $CACHE/k8s/<version>/bin
 #   sidecars  csi-provisioner, -attacher, -snapshotter, -resizer, snapshot-controller and the
 #             snapshot CRDs -> $CACHE/k8s/common/sidecars-<versions>/
-#   tools     kind, crictl -> $CACHE/k8s/common/tools-<versions>/
+#   tools     kind, crictl, helm -> $CACHE/k8s/common/tools-<versions>/
 # A part whose output stamp exists is skipped, so a warm cache costs nothing.
 # Output is static (CGO_ENABLED=0). Run heavy builds with `nice`: it is CPU-bound.
 set -euo pipefail
@@ -24,7 +24,7 @@ CACHE=$(mkdir -p "${CACHE:-.cache}" && cd "${CACHE:-.cache}" && pwd)
 OUT=$CACHE/k8s/${KV#v}
 COMMON=$CACHE/k8s/common
 SIDECARS=$COMMON/sidecars-prov$PROVISIONER_VERSION-att$ATTACHER_VERSION-snap$SNAPSHOTTER_VERSION-rsz$RESIZER_VERSION
-TOOLS=$COMMON/tools-kind$KIND_VERSION-crictl$CRICTL_VERSION
+TOOLS=$COMMON/tools-kind$KIND_VERSION-crictl$CRICTL_VERSION-helm$HELM_VERSION
 mkdir -p "$OUT/bin" "$OUT/src" "$SIDECARS/bin" "$TOOLS/bin"
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
@@ -157,6 +157,7 @@ part_sidecars() {
 part_tools() {
 	[[ -f $TOOLS/bin/kind ]] || wrapped "$TOOLS/bin" sigs.k8s.io/kind "$KIND_VERSION" sigs.k8s.io/kind
 	[[ -f $TOOLS/bin/crictl ]] || wrapped "$TOOLS/bin" sigs.k8s.io/cri-tools "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+	[[ -f $TOOLS/bin/helm ]] || wrapped "$TOOLS/bin" helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
 }
 
 T0=$SECONDS

@@ -10,6 +10,7 @@ K8S_ALL="1.35 1.36 1.37"
 
 KIND_VERSION=v0.33.0
 CRICTL_VERSION=v1.34.0 # the only cri-tools version the proxy serves
+HELM_VERSION=v3.22.0   # renders deploy/helm in tests
 
 # CSI sidecars: module path, version, main package(s). Image names follow registry.k8s.io/sig-storage.
 PROVISIONER_MOD=github.com/kubernetes-csi/external-provisioner/v6
