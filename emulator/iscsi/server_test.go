@@ -359,3 +359,47 @@ func TestTaskManagement_LUNResetRaisesUAOnAllPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestDataOut_BadDataSNFailsTaskNotSession(t *testing.T) {
+	f := startTarget(t, Config{})
+	f.be.Map(hostIQN, f.vdisk(t, 1, "60050760000000000000000000000001", 1<<20))
+	ti, err := dialLogin(f.addr1, hostIQN, loginOpts{target: testIQN1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ti.logout()
+	ti.command(1, make([]byte, 6), nil, 0)
+	ti.itt++
+	p := &PDU{}
+	p.BHS[0] = opSCSICmd
+	p.BHS[1] = 0x80 | 0x20 | 0x01 // F, W: all data solicited by R2T
+	p.BHS[9] = 1
+	p.setU32(16, ti.itt)
+	p.setU32(20, 1024)
+	p.setU32(24, ti.cmdSN)
+	ti.cmdSN++
+	copy(p.BHS[32:], cdb16(0x8a, 0, 2))
+	r, err := ti.exchange(p)
+	if err != nil || r.opcode() != opR2T {
+		t.Fatalf("expected R2T: %v", err)
+	}
+	d := &PDU{}
+	d.BHS[0] = opDataOut
+	d.BHS[1] = 0x80
+	d.BHS[9] = 1
+	d.setU32(16, ti.itt)
+	d.setU32(20, r.u32(20))
+	d.setU32(36, 5) // DataSN must be 0
+	d.Data = make([]byte, 1024)
+	r, err = ti.exchange(d)
+	if err != nil || r.opcode() != opSCSIResp || r.BHS[3] != scsi.StatusCheckCondition {
+		t.Fatalf("bad DataSN: %v opcode 0x%x", err, r.opcode())
+	}
+	key, asc, _ := scsi.DecodeSense(r.Data[2:])
+	if key != scsi.KeyAbortedCommand || asc != 0x4b00 {
+		t.Fatalf("sense %x/%04x, want ABORTED COMMAND / DATA PHASE ERROR", key, asc)
+	}
+	if res, err := ti.command(1, make([]byte, 6), nil, 0); err != nil || res.status != 0 {
+		t.Fatalf("session unusable after the failed task: %v %d", err, res.status)
+	}
+}

@@ -39,8 +39,10 @@ step "filesystem round trip on the map"
 fs_roundtrip "/dev/mapper/$w1" 32
 
 step "discard the whole map (UNMAP punches holes in the vdisk file)"
-T=120 t blkdiscard "/dev/mapper/$w1"
+t sg_get_lba_status -m 4 "$d1" || true
+T=120 t blkdiscard -f "/dev/mapper/$w1"
 sync
+t sg_get_lba_status -m 4 "$d1" || true
 
 step "teardown"
 t multipath -f "$w1"
