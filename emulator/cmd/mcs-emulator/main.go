@@ -35,6 +35,9 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		// After the first signal the default handling returns, so a second
+		// one ends a shutdown that hangs.
+		go func() { <-ctx.Done(); stop() }()
 		err = runServe(ctx, os.Args[2:])
 		stop()
 	case "fingerprint":
