@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -155,51 +156,96 @@ func (t *SSHTransport) Run(ctx context.Context, argv []string) ([]byte, []byte, 
 		if err != nil {
 			return nil, nil, err
 		}
-		sess, err := c.client.NewSession()
-		if err != nil {
-			lastErr = err
-			t.drop(c, "new session failed", err)
-			t.release(c)
+		r := t.runSession(ctx, c, cmd)
+		t.release(c)
+		if r.notSent {
+			lastErr = r.err
 			continue
 		}
-		stdout, stderr, err := t.runSession(ctx, c, sess, cmd)
-		t.release(c)
-		return stdout, stderr, err
+		return r.stdout, r.stderr, r.err
 	}
 	return nil, nil, fmt.Errorf("%w: %s: opening an ssh session: %w", ErrTransport, t.o.Addr, lastErr)
 }
 
-func (t *SSHTransport) runSession(ctx context.Context, c *sshConn, sess *ssh.Session, cmd string) ([]byte, []byte, error) {
-	defer sess.Close()
-	var stdout, stderr bytes.Buffer
-	sess.Stdout = &stdout
-	sess.Stderr = &stderr
-	if err := sess.Start(cmd); err != nil {
-		t.drop(c, "exec request failed", err)
-		return nil, nil, fmt.Errorf("%w: %s: starting command: %w", ErrTransport, t.o.Addr, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- sess.Wait() }()
-	select {
-	case err := <-done:
+type sessionResult struct {
+	stdout, stderr []byte
+	err            error
+	notSent        bool // the session never opened: nothing reached the array
+}
+
+// Session phases, to judge the connection when the deadline hits.
+const (
+	phaseOpening int32 = iota // NewSession / exec request in flight
+	phaseRunning              // the array accepted the command
+)
+
+// runSession runs cmd in a new session on c. Every step honours ctx: the
+// SSH library's NewSession and exec request have no deadline of their own,
+// so they run in a goroutine and a stuck connection is dropped.
+func (t *SSHTransport) runSession(ctx context.Context, c *sshConn, cmd string) sessionResult {
+	var (
+		phase     atomic.Int32
+		abandoned atomic.Bool // the caller gave up; we killed the session
+		mu        sync.Mutex
+		sess      *ssh.Session
+	)
+	res := make(chan sessionResult, 1)
+	go func() {
+		s, err := c.client.NewSession()
+		if err != nil {
+			t.drop(c, "new session failed", err)
+			res <- sessionResult{err: err, notSent: true}
+			return
+		}
+		mu.Lock()
+		sess = s
+		mu.Unlock()
+		defer s.Close()
+		var stdout, stderr bytes.Buffer
+		s.Stdout = &stdout
+		s.Stderr = &stderr
+		if err := s.Start(cmd); err != nil {
+			t.drop(c, "exec request failed", err)
+			res <- sessionResult{err: fmt.Errorf("%w: %s: starting command: %w", ErrTransport, t.o.Addr, err)}
+			return
+		}
+		phase.Store(phaseRunning)
+		err = s.Wait()
 		var exitErr *ssh.ExitError
 		switch {
 		case err == nil:
-			return stdout.Bytes(), stderr.Bytes(), nil
+			res <- sessionResult{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
 		case errors.As(err, &exitErr):
-			return stdout.Bytes(), stderr.Bytes(), &ExitError{Status: exitErr.ExitStatus()}
+			res <- sessionResult{stdout: stdout.Bytes(), stderr: stderr.Bytes(), err: &ExitError{Status: exitErr.ExitStatus()}}
+		case abandoned.Load():
+			// Our own kill closed the channel without an exit status.
+			res <- sessionResult{err: err}
 		default:
 			// No exit status (ExitMissingError) or the connection died
 			// mid-command: the command may or may not have run.
 			t.drop(c, "command ended without exit status", err)
-			return nil, nil, fmt.Errorf("%w: %s: command outcome unknown: %w", ErrTransport, t.o.Addr, err)
+			res <- sessionResult{err: fmt.Errorf("%w: %s: command outcome unknown: %w", ErrTransport, t.o.Addr, err)}
 		}
+	}()
+	select {
+	case r := <-res:
+		return r
 	case <-ctx.Done():
-		// Kill the remote command and free the channel; the connection
-		// itself stays usable.
-		_ = sess.Signal(ssh.SIGKILL)
-		_ = sess.Close()
-		return nil, nil, fmt.Errorf("%w: %s: command timed out, outcome unknown: %w", ErrTransport, t.o.Addr, ctx.Err())
+		mu.Lock()
+		s := sess
+		mu.Unlock()
+		abandoned.Store(true)
+		if phase.Load() == phaseRunning {
+			// Kill the remote command and free the channel; the
+			// connection itself stays usable.
+			_ = s.Signal(ssh.SIGKILL)
+			_ = s.Close()
+		} else {
+			// The array did not even answer a session or exec request in
+			// time: treat the connection as dead.
+			t.drop(c, "session setup timed out", ctx.Err())
+		}
+		return sessionResult{err: fmt.Errorf("%w: %s: command timed out, outcome unknown: %w", ErrTransport, t.o.Addr, ctx.Err())}
 	}
 }
 

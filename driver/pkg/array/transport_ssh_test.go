@@ -535,3 +535,32 @@ func TestSSH_KeepaliveDropsSilentPeer(t *testing.T) {
 		t.Fatalf("after the peer came back: %v", err)
 	}
 }
+
+// A peer that stops answering mid-connection cannot hold a command past
+// its deadline, even before the keepalive notices.
+func TestSSH_DeadlineHonouredOnSilentPeer(t *testing.T) {
+	d := newTestSSHD(t)
+	p := newFreezeProxy(t, d.addr)
+	tr := d.transport(t, func(o *SSHOptions) { o.Addr = p.addr; o.KeepaliveInterval = -1 })
+	if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil {
+		t.Fatal(err)
+	}
+	p.frozen.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := tr.Run(ctx, []string{"mcsinq", "lssystem", "-delim", "!"})
+	if !IsTransport(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("returned after %v, deadline was 300ms", el)
+	}
+	if tr.Conns() != 0 {
+		t.Error("a connection that could not open a session in time should be dropped")
+	}
+	p.frozen.Store(false)
+	if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil {
+		t.Fatalf("after the peer came back: %v", err)
+	}
+}
