@@ -11,6 +11,7 @@ import (
 // arrays (label "array"); a nil *Metrics records nothing.
 type Metrics struct {
 	commandSeconds *prometheus.HistogramVec // array, command, result
+	commandErrors  *prometheus.CounterVec   // array, command, code
 	poolConns      *prometheus.GaugeVec     // array
 	poolSessions   *prometheus.GaugeVec     // array
 	poolWaits      *prometheus.CounterVec   // array
@@ -26,6 +27,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Latency of MCS CLI commands by sub-command and result (ok, cli_error, transport_error, invalid, bad_output).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"array", "command", "result"}),
+		commandErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "instorage", Subsystem: "array", Name: "command_errors_total",
+			Help: "Failed MCS CLI commands by sub-command and CMMVC code (or transport, invalid, bad_output, no_code).",
+		}, []string{"array", "command", "code"}),
 		poolConns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "instorage", Subsystem: "ssh", Name: "connections",
 			Help: "Open SSH connections in the pool.",
@@ -47,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Connections dropped as broken (failed keepalive, session error, EOF); the next command reconnects.",
 		}, []string{"array"}),
 	}
-	for _, c := range []prometheus.Collector{m.commandSeconds, m.poolConns, m.poolSessions, m.poolWaits, m.poolDials, m.poolDrops} {
+	for _, c := range []prometheus.Collector{m.commandSeconds, m.commandErrors, m.poolConns, m.poolSessions, m.poolWaits, m.poolDials, m.poolDrops} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -73,7 +78,18 @@ func (m *Metrics) observeCommand(array, command string, d time.Duration, err err
 	if m == nil {
 		return
 	}
-	m.commandSeconds.WithLabelValues(array, command, resultOf(err)).Observe(d.Seconds())
+	r := resultOf(err)
+	m.commandSeconds.WithLabelValues(array, command, r).Observe(d.Seconds())
+	if err == nil {
+		return
+	}
+	code := r
+	if r == "cli_error" {
+		if code = ErrorCode(err); code == "" {
+			code = "no_code"
+		}
+	}
+	m.commandErrors.WithLabelValues(array, command, code).Inc()
 }
 
 func (m *Metrics) addConns(array string, n int) {

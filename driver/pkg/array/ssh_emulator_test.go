@@ -119,6 +119,9 @@ func TestSSHEmulator_ConnectFromConfig(t *testing.T) {
 	if got := histCount(t, reg, "lsvdisk", "cli_error"); got != 1 {
 		t.Errorf("lsvdisk cli_error count = %d", got)
 	}
+	if got := counterValue(t, reg, "instorage_array_command_errors_total", map[string]string{"command": "lsvdisk", "code": "CMMVC5754E"}); got != 1 {
+		t.Errorf("errors_total{lsvdisk,CMMVC5754E} = %v", got)
+	}
 
 	// A wrong host key in the same config is refused before any command.
 	bad := *cfg.StorageByName("emu")
@@ -180,6 +183,33 @@ func histCount(t *testing.T, reg *prometheus.Registry, command, result string) u
 			if labels["command"] == command && labels["result"] == result {
 				return m.GetHistogram().GetSampleCount()
 			}
+		}
+	}
+	return 0
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
 		}
 	}
 	return 0
