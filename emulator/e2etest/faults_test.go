@@ -160,3 +160,42 @@ faults:
 		}
 	}
 }
+
+// TestCtlSubcommand drives faults through `mcs-emulator ctl`, the way an
+// in-cluster test without curl would (kubectl exec … ctl …).
+func TestCtlSubcommand(t *testing.T) {
+	e := startEmu(t, t.TempDir())
+	c := e.dial()
+	ctl := func(args ...string) string {
+		t.Helper()
+		out, err := runBinary(append([]string{"ctl", "--control-addr", e.ControlAddr}, args...)...)
+		if err != nil {
+			t.Fatalf("ctl %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	id := strings.TrimSpace(ctl("fault-add", `{"command":"mkvdisk","error":"CMMVC6035E","times":1}`))
+	if r := run(t, c, "mcsop mkvdisk -name ctl-1 -size 1 -unit gb -mdiskgrp Pool0"); r.Status != 1 || !strings.HasPrefix(r.Stderr, "CMMVC6035E ") {
+		t.Fatalf("fault from ctl not applied: %+v", r)
+	}
+	if out := ctl("faults"); !strings.Contains(out, `"id": "`+id+`"`) || !strings.Contains(out, `"fired": 1`) {
+		t.Fatalf("ctl faults:\n%s", out)
+	}
+	ctl("fault-rm", id)
+	ctl("node", "node1", "offline")
+	for _, n := range rows(t, mustOK(t, c, "mcsinq lsnode -delim !")) {
+		if n["name"] == "node1" && n["status"] != "offline" {
+			t.Fatalf("node1 %+v", n)
+		}
+	}
+	ctl("pool", "Pool1", "0")
+	if p := rows(t, mustOK(t, c, "mcsinq lsmdiskgrp -bytes -delim ! -filtervalue name=Pool1")); p[0]["free_capacity"] != "0" {
+		t.Fatalf("Pool1 %+v", p)
+	}
+	if out, err := runBinary("ctl", "--control-addr", e.ControlAddr, "fault-add", `{"comand":"x"}`); err == nil {
+		t.Fatalf("misspelt rule accepted: %s", out)
+	}
+	if out := ctl("info"); !strings.Contains(out, e.Fingerprint) {
+		t.Fatalf("ctl info:\n%s", out)
+	}
+}

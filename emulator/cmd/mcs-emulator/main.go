@@ -21,6 +21,7 @@ const usage = `usage: mcs-emulator <command> [flags]
 commands:
   serve        run the emulated array (SSH CLI, iSCSI target, control API)
   fingerprint  print the SSH host key fingerprint of a state directory
+  ctl          change faults, nodes and pools of a running emulator (control API client)
   version      print the version
 
 Run "mcs-emulator <command> -h" for the flags of a command.
@@ -42,6 +43,8 @@ func main() {
 		stop()
 	case "fingerprint":
 		err = runFingerprint(os.Args[2:])
+	case "ctl":
+		err = runCtl(os.Args[2:])
 	case "version", "--version":
 		fmt.Println(version)
 	case "help", "-h", "--help":
