@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host/iscsi"
 	"k8s.io/klog/v2"
@@ -13,28 +15,53 @@ import (
 // mapped LUN on each session's SCSI host and returns the verified paths.
 // A portal that fails is logged and skipped while at least one path works.
 func (c *Connector) attachISCSI(ctx context.Context, v Volume, chap *iscsi.CHAP) ([]string, error) {
+	// Portals are independent (one session each): bring them up in parallel,
+	// so a slow or dead portal costs its own timeout, not the sum.
+	type result struct {
+		disk   string
+		err    error
+		logged bool
+	}
+	results := make([]result, len(v.ISCSI))
+	var wg sync.WaitGroup
+	for i, p := range v.ISCSI {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &results[i]
+			if err := c.ISCSI.EnsureNode(ctx, p.Portal, p.IQN, chap); err != nil {
+				r.err = fmt.Errorf("node record %s %s: %w", p.Portal, p.IQN, err)
+				return
+			}
+			if err := c.ISCSI.Login(ctx, p.Portal, p.IQN); err != nil {
+				r.err = fmt.Errorf("login %s %s: %w", p.Portal, p.IQN, err)
+				return
+			}
+			r.logged = true
+			r.disk, r.err = c.scanISCSIPath(ctx, v.UID, p)
+		}()
+	}
+	wg.Wait()
 	var paths []string
 	var errs []error
 	logins := 0
-	for _, p := range v.ISCSI {
-		if err := c.ISCSI.EnsureNode(ctx, p.Portal, p.IQN, chap); err != nil {
-			errs = append(errs, fmt.Errorf("node record %s %s: %w", p.Portal, p.IQN, err))
-			continue
+	for _, r := range results {
+		if r.logged {
+			logins++
 		}
-		if err := c.ISCSI.Login(ctx, p.Portal, p.IQN); err != nil {
-			errs = append(errs, fmt.Errorf("login %s %s: %w", p.Portal, p.IQN, err))
-			continue
-		}
-		logins++
-		disk, err := c.scanISCSIPath(ctx, v.UID, p)
-		if err != nil {
-			if errors.Is(err, ErrStaleInUse) || ctx.Err() != nil {
-				return nil, err
+		if r.err != nil {
+			if errors.Is(r.err, ErrStaleInUse) {
+				return nil, r.err
 			}
-			errs = append(errs, err)
+			errs = append(errs, r.err)
 			continue
 		}
-		paths = append(paths, disk)
+		if r.disk != "" && !slices.Contains(paths, r.disk) {
+			paths = append(paths, r.disk)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	if len(paths) > 0 {
 		if len(errs) > 0 {
@@ -52,17 +79,14 @@ func (c *Connector) attachISCSI(ctx context.Context, v Volume, chap *iscsi.CHAP)
 // attribute and waits for a disk with the volume's WWID at that LUN.
 func (c *Connector) scanISCSIPath(ctx context.Context, uid string, p ISCSIPath) (string, error) {
 	var s iscsi.Session
-	found := false
-	for i := 0; i < c.Settings.ISCSIPathCheckRetryTimes && !found; i++ {
+	found, err := c.poll(ctx, c.Settings.ISCSIPathCheckRetryTimes, c.Settings.ISCSIPathCheckWaitInterval, func() (bool, error) {
+		var ok bool
 		var err error
-		if s, found, err = c.ISCSI.FindSession(p.Portal, p.IQN); err != nil {
-			return "", err
-		}
-		if !found {
-			if err := c.Sleep(ctx, c.Settings.ISCSIPathCheckWaitInterval); err != nil {
-				return "", err
-			}
-		}
+		s, ok, err = c.ISCSI.FindSession(p.Portal, p.IQN)
+		return ok, err
+	})
+	if err != nil {
+		return "", err
 	}
 	if !found {
 		return "", fmt.Errorf("%w: no session in sysfs for %s %s after login", ErrNoDevice, p.Portal, p.IQN)
@@ -72,23 +96,26 @@ func (c *Connector) scanISCSIPath(ctx context.Context, uid string, p ISCSIPath) 
 		if err := c.Sys.Scan(s.Host, ch, tg, p.LUN); err != nil {
 			return "", fmt.Errorf("scan host%d for LUN %d: %w", s.Host, p.LUN, err)
 		}
-		for check := 0; check < c.Settings.ISCSIPathCheckRetryTimes; check++ {
+		var disk string
+		ok, err := c.poll(ctx, c.Settings.ISCSIPathCheckRetryTimes, c.Settings.ISCSIPathCheckWaitInterval, func() (bool, error) {
 			disks, err := c.Sys.DisksAt(s.Host, p.LUN)
 			if err != nil {
-				return "", err
+				return false, err
 			}
 			for _, d := range disks {
 				ok, err := c.checkDisk(d, uid)
-				if err != nil {
-					return "", err
-				}
-				if ok {
-					return d.Name, nil
+				if err != nil || ok {
+					disk = d.Name
+					return ok, err
 				}
 			}
-			if err := c.Sleep(ctx, c.Settings.ISCSIPathCheckWaitInterval); err != nil {
-				return "", err
-			}
+			return false, nil
+		})
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return disk, nil
 		}
 		if err := c.Sleep(ctx, c.Settings.SCSIScanWaitInterval); err != nil {
 			return "", err

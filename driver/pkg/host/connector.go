@@ -124,16 +124,25 @@ func (c *Connector) assemble(ctx context.Context, v Volume, paths []string) (Att
 			want = false
 		}
 	}
-	for i := 0; dm == "" && want && i < c.Settings.MultipathSearchRetryTimes; i++ {
-		if i == 0 {
-			if err := c.Multipath.Nudge(ctx, v.UID, paths); err != nil {
-				klog.InfoS("multipath nudge failed; still waiting for multipathd", "uid", v.UID, "err", err)
+	if dm == "" && want {
+		// multipathd builds the map from the paths' uevents; give it one
+		// interval before asking multipath-tools explicitly (strict hosts).
+		nudged := false
+		start := time.Now()
+		_, err := c.poll(ctx, c.Settings.MultipathSearchRetryTimes, c.Settings.MultipathSearchWaitInterval, func() (bool, error) {
+			var err error
+			if dm, err = c.findMap(v.UID, paths); err != nil || dm != "" {
+				return true, err
 			}
-		}
-		if err := c.Sleep(ctx, c.Settings.MultipathSearchWaitInterval); err != nil {
-			return a, err
-		}
-		if dm, err = c.findMap(v.UID, paths); err != nil {
+			if !nudged && time.Since(start) >= c.Settings.MultipathSearchWaitInterval {
+				nudged = true
+				if err := c.Multipath.Nudge(ctx, v.UID, paths); err != nil {
+					klog.InfoS("multipath nudge failed; still waiting for multipathd", "uid", v.UID, "err", err)
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
 			return a, err
 		}
 	}
