@@ -3,9 +3,11 @@
 #   emulator.sh up DIR        start it (state, keys, config and logs in DIR); prints DIR/emulator.env
 #   emulator.sh cli DIR CMD…  run one array CLI command over SSH (pinned host key, key auth)
 #   emulator.sh down DIR      stop it (by pid)
-# Its iSCSI portals listen on 127.0.0.1:P and 127.0.0.2:P (P = EMU_ISCSI_PORT, 13270) and are
+# Its iSCSI portals listen on 127.0.0.1:P and 127.0.0.2:P (P = EMU_ISCSI_PORT, default the first
+# free port from 13270) and are
 # advertised in SendTargets as 10.0.2.100:3260 / 10.0.2.101:3260, the addresses run.sh forwards
-# (start the VM with --portal-port P --ssh-port S). SSH listens on 127.0.0.1:S (EMU_SSH_PORT, 12222),
+# (start the VM with --portal-port P --ssh-port S). SSH listens on 127.0.0.1:S (EMU_SSH_PORT, first
+# free from 12222),
 # seen from the guest as 10.0.2.100:2222.
 #
 # DIR/emulator.env (shell syntax) gives what a driver config or a test needs:
@@ -42,7 +44,7 @@ up) ;;
 *) vm_die "usage: emulator.sh up|cli|down DIR" ;;
 esac
 
-ISCSI_PORT=${EMU_ISCSI_PORT:-13270} SSH_PORT=${EMU_SSH_PORT:-12222} USER_NAME=superuser
+ISCSI_PORT=${EMU_ISCSI_PORT:-$(vm_free_port 13270)} SSH_PORT=${EMU_SSH_PORT:-$(vm_free_port 12222)} USER_NAME=superuser
 [[ $ISCSI_PORT =~ ^[0-9]+$ && $SSH_PORT =~ ^[0-9]+$ ]] || vm_die "ports must be numbers"
 vm_apt_install openssh-client socat
 mkdir -p "$D"
@@ -98,6 +100,9 @@ EMU_KNOWN_HOSTS=$D/known_hosts
 EMU_GUEST_KNOWN_HOSTS=$D/guest_known_hosts
 EMU_FINGERPRINT=$(ssh-keygen -l -E sha256 -f "$D/known_hosts" | awk '{print $2}')
 ENV
-cli mcsinq lssystem -delim ! >/dev/null || vm_die "CLI over SSH does not answer"
+cli mcsinq lssystem -delim ! >/dev/null || { "$0" down "$D"; vm_die "CLI over SSH does not answer"; }
+for a in 127.0.0.1 127.0.0.2; do
+	vm_listening "$a:$ISCSI_PORT" || { "$0" down "$D"; vm_die "no iSCSI portal on $a:$ISCSI_PORT"; }
+done
 vm_log "mcs-emulator up (pid $(cat "$D/emulator.pid"), ssh 127.0.0.1:$SSH_PORT, portals 127.0.0.{1,2}:$ISCSI_PORT)"
 echo "$D/emulator.env"

@@ -25,10 +25,12 @@ cleanup() {
 }
 trap cleanup EXIT
 # The emulator (maybe a go build) and the VM boot in parallel: both take tens of seconds.
+EMU_ISCSI_PORT=${EMU_ISCSI_PORT:-$(vm_free_port 13270)} EMU_SSH_PORT=${EMU_SSH_PORT:-$(vm_free_port 12222)}
+export EMU_ISCSI_PORT EMU_SSH_PORT
 "$VM_DIR/emulator.sh" up "$ST/emu" >/dev/null &
 emu_up=$!
 "$VM_DIR/run.sh" start --image "$IMAGE" --state "$ST/vm" --iqn "$GUEST_IQN" \
-	--portal-port "${EMU_ISCSI_PORT:-13270}" --ssh-port "${EMU_SSH_PORT:-12222}" >/dev/null
+	--portal-port "$EMU_ISCSI_PORT" --ssh-port "$EMU_SSH_PORT" >/dev/null
 wait "$emu_up" || vm_die "emulator did not start"
 # shellcheck disable=SC1091
 . "$ST/emu/emulator.env"

@@ -27,3 +27,19 @@ vm_apt_install() {
 			DEBIAN_FRONTEND=noninteractive timeout 900 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	} || vm_die "apt-get install ${missing[*]} failed"
 }
+
+# vm_free_port START: the first TCP port >= START with no listener on 127.0.0.1, 127.0.0.2 or any
+# address, so parallel test runs (and other engineers' targets) do not collide. Racy by nature;
+# callers still check that their server really bound.
+vm_free_port() {
+	local p=$1 used
+	used=$(ss -Htln 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}' | sort -u)
+	while grep -qx "$p" <<<"$used"; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# vm_listening ADDR:PORT: true when something listens on exactly ADDR:PORT (or the wildcard).
+vm_listening() {
+	local port=${1##*:}
+	ss -Htln 2>/dev/null | awk -v a="$1" -v w="*:$port" -v w4="0.0.0.0:$port" '$4==a||$4==w||$4==w4{f=1} END{exit !f}'
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end harness smoke test: build (or reuse) the VM, start a private tgtd on two loopback
 # portals, boot the VM and run the kernel initiator cycle (jobs/tgt-cycle.sh) in it, stop everything.
-# Exit code: the guest job's. Env: TGT_PORT (13260), KEEP_STATE=1 (keep the run directory).
+# Exit code: the guest job's. Env: TGT_PORT (default: first free port from 13260).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -10,9 +10,9 @@ IMAGE=$("$VM_DIR/build.sh" | tail -1)
 t_build=$(vm_now_ms)
 mkdir -p "$CACHE/vm/runs"
 ST=$(mktemp -d "$CACHE/vm/runs/smoke-tgt.XXXXXX")
-export TGT_PORT=${TGT_PORT:-13260} TGT_IQN=iqn.2004-12.com.inspur:mcs.tgt.node1
+export TGT_IQN=iqn.2004-12.com.inspur:mcs.tgt.node1
 trap '"$VM_DIR/tgt.sh" down "$ST/tgt"' EXIT
-"$VM_DIR/tgt.sh" up "$ST/tgt"
+TGT_PORT=$("$VM_DIR/tgt.sh" up "$ST/tgt" | tail -1)
 cat "$VM_DIR/jobs/lib.sh" "$VM_DIR/jobs/tgt-cycle.sh" >"$ST/tgt-cycle.sh"
 rc=0
 "$VM_DIR/run.sh" --image "$IMAGE" --state "$ST/vm" --portal-port "$TGT_PORT" --timeout 300 \
