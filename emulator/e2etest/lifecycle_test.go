@@ -186,3 +186,14 @@ func TestConcurrentSessionsRealBinary(t *testing.T) {
 		t.Fatalf("%d vdisks after 64 concurrent creates", n)
 	}
 }
+
+// TestSecondEmulatorOnSameStateDirRefused: two processes must never share
+// one journal.
+func TestSecondEmulatorOnSameStateDirRefused(t *testing.T) {
+	dir := t.TempDir()
+	startEmu(t, dir)
+	out, err := runBinary("serve", "--state-dir", dir, "--ssh-addr", "127.0.0.1:0", "--control-addr", "off", "--iscsi=false")
+	if err == nil || !strings.Contains(out, "in use by another mcs-emulator") {
+		t.Fatalf("second emulator on the same state dir: %v\n%s", err, out)
+	}
+}

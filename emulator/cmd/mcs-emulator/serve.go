@@ -69,6 +69,11 @@ func runServe(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
+	lock, err := lockStateDir(c.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	topo, err := c.ResolvedTopology()
 	if err != nil {
 		return err
