@@ -215,9 +215,20 @@ func (a *Array) update(fn func(*tx) error) error {
 	return ferr
 }
 
-// view runs a read-only fn after due transitions, under the lock.
+// view runs a read-only fn after due transitions, under the lock. Reads
+// keep working after a persistence failure or Close (nothing advances then).
 func (a *Array) view(fn func()) error {
-	return a.update(func(*tx) error { fn(); return nil })
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.closed && a.broken == nil {
+		t := a.begin()
+		a.advanceLocked(t)
+		if err := a.commit(t); err != nil {
+			klog.ErrorS(err, "Persisting timed transitions failed")
+		}
+	}
+	fn()
+	return nil
 }
 
 func (a *Array) now() time.Time { return a.clock.Now().UTC() }

@@ -307,3 +307,30 @@ func TestTopology_Validate(t *testing.T) {
 		t.Fatal("Open with a missing pool must fail")
 	}
 }
+
+func TestMkVDisk_AppendsOneSmallRecord(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, nil, 1<<20)
+	defer a.Close()
+	for i := 0; i < 500; i++ {
+		must(a.MkVDisk(MkVDiskReq{Name: fmt.Sprintf("v%d", i), SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+	}
+	size := func() int64 { fi, _ := os.Stat(filepath.Join(dir, journalFile)); return fi.Size() }
+	before := size()
+	must(a.MkVDisk(MkVDiskReq{Name: "one-more", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+	if d := size() - before; d <= 0 || d > 1024 {
+		t.Fatalf("mkvdisk appended %d bytes; must be one small record", d)
+	}
+}
+
+func TestReadsWorkAfterClose(t *testing.T) {
+	a := open(t, t.TempDir(), nil, 0)
+	must(a.MkVDisk(MkVDiskReq{Name: "v", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+	a.Close()
+	if len(a.VDisks(VDiskSelector{})) != 1 {
+		t.Fatal("reads must not depend on the journal")
+	}
+	if _, err := a.MkVDisk(MkVDiskReq{Name: "w", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}); err == nil {
+		t.Fatal("changes after Close must fail")
+	}
+}
