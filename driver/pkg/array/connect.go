@@ -33,10 +33,14 @@ func Connect(s *config.Storage, m *Metrics) (*CLI, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := NewSSHTransport(SSHOptions{
+	o := SSHOptions{
 		Addr: s.Host, User: s.Username, Password: s.Password,
 		HostKeyCallback: cb, ArrayName: s.Name, Metrics: m,
-	})
+	}
+	if s.KnownHostsFile != "" {
+		o.HostKeyAlgorithms = KnownHostsAlgorithms(s.KnownHostsFile, s.Host)
+	}
+	t, err := NewSSHTransport(o)
 	if err != nil {
 		return nil, fmt.Errorf("storage %s: %w", s.Name, err)
 	}

@@ -52,3 +52,51 @@ func KnownHostsHostKeyCallback(path string) (ssh.HostKeyCallback, error) {
 		return err
 	}, nil
 }
+
+// KnownHostsAlgorithms lists the host-key algorithms known_hosts holds for
+// addr, to offer only those in the handshake: otherwise a server with
+// several keys may present one the file lacks (e.g. ed25519 when only the
+// RSA key was scanned) and a correct file would look like a changed key.
+// An empty result means "no preference".
+func KnownHostsAlgorithms(path, addr string) []string {
+	cb, err := knownhosts.New(path)
+	if err != nil {
+		return nil
+	}
+	tcp, _ := net.ResolveTCPAddr("tcp", addr)
+	var remote net.Addr = &net.TCPAddr{}
+	if tcp != nil {
+		remote = tcp
+	}
+	// Asking about a key nobody has makes the callback list the known ones.
+	err = cb(knownhosts.Normalize(addr), remote, probeKey{})
+	var ke *knownhosts.KeyError
+	if !errors.As(err, &ke) {
+		return nil
+	}
+	var algs []string
+	seen := map[string]bool{}
+	for _, k := range ke.Want {
+		for _, a := range algorithmsFor(k.Key.Type()) {
+			if !seen[a] {
+				seen[a] = true
+				algs = append(algs, a)
+			}
+		}
+	}
+	return algs
+}
+
+func algorithmsFor(keyType string) []string {
+	if keyType == ssh.KeyAlgoRSA {
+		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+	}
+	return []string{keyType}
+}
+
+// probeKey is a public key no host has.
+type probeKey struct{}
+
+func (probeKey) Type() string                        { return "probe@instorage-csi" }
+func (probeKey) Marshal() []byte                     { return []byte("probe@instorage-csi") }
+func (probeKey) Verify([]byte, *ssh.Signature) error { return errors.New("probe key") }

@@ -34,7 +34,10 @@ type SSHOptions struct {
 	// HostKeyCallback verifies the array's key; required (see
 	// HostKeyCallbackFor). There is deliberately no default.
 	HostKeyCallback ssh.HostKeyCallback
-	ArrayName       string // logs and metrics
+	// HostKeyAlgorithms restricts the key types accepted in the handshake
+	// (see KnownHostsAlgorithms); empty means the library default.
+	HostKeyAlgorithms []string
+	ArrayName         string // logs and metrics
 
 	MaxConns          int           // persistent connections; default 4
 	MaxSessions       int           // concurrent commands over all connections; default and cap 32
@@ -108,10 +111,11 @@ func NewSSHTransport(o SSHOptions) (*SSHTransport, error) {
 	t := &SSHTransport{
 		o: o,
 		cfg: &ssh.ClientConfig{
-			User:            o.User,
-			Auth:            []ssh.AuthMethod{ssh.Password(o.Password)},
-			HostKeyCallback: o.HostKeyCallback,
-			Timeout:         o.DialTimeout,
+			User:              o.User,
+			Auth:              []ssh.AuthMethod{ssh.Password(o.Password)},
+			HostKeyCallback:   o.HostKeyCallback,
+			HostKeyAlgorithms: o.HostKeyAlgorithms,
+			Timeout:           o.DialTimeout,
 		},
 		limiter: rate.NewLimiter(o.DialRate, o.DialBurst),
 		slots:   make(chan struct{}, o.MaxSessions),
