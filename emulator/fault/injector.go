@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -124,7 +125,15 @@ func (in *Injector) decide(user, line string) plan {
 	return p
 }
 
+// z99 is the standard normal's 99th percentile.
+const z99 = 2.3263478740
+
 func (l *Latency) sample() time.Duration {
+	if l.P50 != 0 {
+		sigma := math.Log(float64(l.P99)/float64(l.P50)) / z99
+		d := float64(l.P50) * math.Exp(sigma*rand.NormFloat64())
+		return time.Duration(min(d, 10*float64(l.P99)))
+	}
 	if l.Max == 0 {
 		return time.Duration(l.Fixed + l.Min)
 	}

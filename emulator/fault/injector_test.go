@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -104,6 +105,22 @@ func TestLatency(t *testing.T) {
 	}
 }
 
+func TestLatencyLogNormalPercentiles(t *testing.T) {
+	l := Latency{P50: Duration(10 * time.Millisecond), P99: Duration(100 * time.Millisecond)}
+	s := make([]time.Duration, 20000)
+	for i := range s {
+		s[i] = l.sample()
+	}
+	slices.Sort(s)
+	p50, p99 := s[len(s)/2], s[len(s)*99/100]
+	if p50 < 9*time.Millisecond || p50 > 11*time.Millisecond || p99 < 80*time.Millisecond || p99 > 120*time.Millisecond {
+		t.Fatalf("empirical p50 %v p99 %v, want ≈10ms/100ms", p50, p99)
+	}
+	if s[len(s)-1] > time.Second {
+		t.Fatalf("sample %v above the 10×p99 cap", s[len(s)-1])
+	}
+}
+
 func TestRuleValidation(t *testing.T) {
 	bad := []Rule{
 		{Command: "mkvdisk"},                                    // no effect
@@ -114,6 +131,8 @@ func TestRuleValidation(t *testing.T) {
 		{Pattern: "(", Drop: true},                              // bad regexp
 		{Drop: true, Probability: 2},                            // bad probability
 		{Latency: &Latency{Min: Duration(2), Max: Duration(1)}}, // max < min
+		{Latency: &Latency{P50: Duration(2), P99: Duration(1)}}, // p99 < p50
+		{Latency: &Latency{Fixed: Duration(1), P50: Duration(1), P99: Duration(2)}}, // two kinds
 	}
 	in := NewInjector()
 	for _, r := range bad {

@@ -45,11 +45,15 @@ type Rule struct {
 	When When `json:"when,omitempty"` // for Error and Drop; default Before
 }
 
-// Latency is a fixed delay, or uniform in [Min, Max] when Max is set.
+// Latency is one of: a fixed delay; uniform in [Min, Max]; or a long-tailed
+// log-normal with the given median and 99th percentile (capped at 10×P99),
+// which is how real array response times look.
 type Latency struct {
 	Fixed Duration `json:"fixed,omitempty"`
 	Min   Duration `json:"min,omitempty"`
 	Max   Duration `json:"max,omitempty"`
+	P50   Duration `json:"p50,omitempty"`
+	P99   Duration `json:"p99,omitempty"`
 }
 
 // compiled is a validated Rule with its counters.
@@ -94,8 +98,17 @@ func (r *Rule) compile() (*compiled, error) {
 		if l.Max != 0 && l.Max < l.Min {
 			return nil, fmt.Errorf("fault %q: latency max < min", r.ID)
 		}
-		if l.Fixed != 0 && (l.Min != 0 || l.Max != 0) {
-			return nil, fmt.Errorf("fault %q: latency is fixed or min/max, not both", r.ID)
+		kinds := 0
+		for _, set := range []bool{l.Fixed != 0, l.Min != 0 || l.Max != 0, l.P50 != 0 || l.P99 != 0} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds > 1 {
+			return nil, fmt.Errorf("fault %q: latency is one of fixed, min/max or p50/p99", r.ID)
+		}
+		if (l.P50 != 0 || l.P99 != 0) && (l.P50 <= 0 || l.P99 < l.P50) {
+			return nil, fmt.Errorf("fault %q: latency needs 0 < p50 <= p99", r.ID)
 		}
 	}
 	if c.Error != "" {
