@@ -10,7 +10,8 @@
 #   run.sh stop [--state DIR]                       kill the VM (always safe; idempotent)
 #
 # OPTIONS: --share DIR (mounted rw at /mnt/share, the jobs' cwd)  --mem 2G  --smp 2
-#   --timeout S (per job, 600)  --boot-timeout S (300)  --max-life S (qemu hard limit, 7200)
+#   --timeout S (per job, 600)  --boot-timeout S (300)
+#   --max-life S (qemu hard limit; one-shot: boot + jobs' timeouts; start: 7200)
 #   --state DIR  --image DIR (skip build.sh)  --iqn IQN (guest initiator name)
 #   --portal-port P (host port of both portals, 3260)  --ssh-port P (host port of the emulator SSH, 2222)
 #   --fwd GUESTIP:PORT=HOSTIP:PORT (extra guest->host forward)  --hostfwd HOSTIP:PORT=GUESTPORT
@@ -24,7 +25,7 @@ set -euo pipefail
 MODE=oneshot
 case ${1:-} in start | exec | stop) MODE=$1; shift ;; esac
 
-SHARE='' MEM=2G SMP=2 TMO=600 BOOT_TMO=300 MAX_LIFE=7200 STATE=${VM_STATE:-} IMAGE='' IQN=''
+SHARE='' MEM=2G SMP=2 TMO=600 BOOT_TMO=300 MAX_LIFE='' STATE=${VM_STATE:-} IMAGE='' IQN=''
 PORTAL_PORT=3260 SSH_PORT=2222
 JOBS=() FWDS=() HOSTFWDS=() ENVS=()
 while (($#)); do
@@ -50,9 +51,14 @@ while (($#)); do
 	*) break ;;
 	esac
 done
-for n in "$TMO" "$BOOT_TMO" "$MAX_LIFE" "$PORTAL_PORT" "$SSH_PORT" "$SMP"; do
+for n in "$TMO" "$BOOT_TMO" "${MAX_LIFE:-0}" "$PORTAL_PORT" "$SSH_PORT" "$SMP"; do
 	[[ $n =~ ^[0-9]+$ ]] || vm_die "not a number: $n"
 done
+# qemu's hard lifetime: one-shot runs need boot + their jobs; started VMs default to two hours.
+if [ -z "$MAX_LIFE" ]; then
+	MAX_LIFE=7200
+	[ "$MODE" = oneshot ] && MAX_LIFE=$((BOOT_TMO + ${#JOBS[@]} * (TMO + 30) + 60))
+fi
 
 # qemu_args prints the qemu command line, one argument per line.
 qemu_args() {
