@@ -149,7 +149,8 @@ fi
 rm -rf "$OUT"; mkdir -p "$OUT"
 mv "$WORK/kernel" "$WORK/initrd.cpio" "$WORK/disk.img" "$OUT/"
 mv "$WORK/manifest.tmp" "$OUT/manifest" # last: its presence marks a complete build
-# Older images of this suite are superseded (a running VM keeps its open file; unlinking is safe).
-for old in "$CACHE/vm/$SUITE"-*; do [ "$old" = "$OUT" ] || rm -rf "$old"; done
+# Older images of this suite are superseded. Only ones untouched for an hour go: a concurrent
+# run may have just been handed one (a VM already running keeps its open file either way).
+find "$CACHE/vm" -mindepth 1 -maxdepth 1 -name "$SUITE-*" ! -path "$OUT" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
 vm_log "built $OUT in $(($(vm_now_ms) - t0)) ms"
 echo "$OUT"
