@@ -547,3 +547,36 @@ func (f *flakyTransport) Run(context.Context, []string) ([]byte, []byte, error) 
 	}
 	return []byte(f.out), nil, nil
 }
+
+// §1.3: every no-output operation fails if the array prints anything,
+// even a lone newline, on stdout or stderr.
+func TestNoOutputOps_AnyOutputIsAnError(t *testing.T) {
+	ctx := context.Background()
+	ops := map[string]func(c array.Client) error{
+		"mcsop rmvdisk -force v": func(c array.Client) error { return c.RmVDisk(ctx, "v", true) },
+		"mcsop rmvolume -removehostmappings -removercrelationships -removelcmaps -discardimage -cancelbackup v": func(c array.Client) error { return c.RmVolume(ctx, "v") },
+		"mcsop expandvdisksize -size 1 -unit gb v":                                                              func(c array.Client) error { return c.ExpandVDiskSize(ctx, "v", 1<<30) },
+		"mcsop addvdiskaccess -iogrp io_grp1 v":                                                                 func(c array.Client) error { return c.AddVDiskAccess(ctx, "v", "io_grp1") },
+		"mcsop addhostport -force -hbawwpn 1234567890ABCDEF h":                                                  func(c array.Client) error { return c.AddHostPort(ctx, "h", "", "1234567890ABCDEF") },
+		"mcsop chhost -chapsecret abcdefghijkl h":                                                               func(c array.Client) error { return c.ChHostCHAPSecret(ctx, "h", "abcdefghijkl") },
+		"mcsop rmhost h":                            func(c array.Client) error { return c.RmHost(ctx, "h") },
+		"mcsop rmvdiskhostmap -host h v":            func(c array.Client) error { return c.RmVDiskHostMap(ctx, "h", "v") },
+		"mcsop startlcmap -prep 1":                  func(c array.Client) error { return c.StartLCMap(ctx, "1", true) },
+		"mcsop stoplcmap -force 1":                  func(c array.Client) error { return c.StopLCMap(ctx, "1", true) },
+		"mcsop rmlcmap -force 1":                    func(c array.Client) error { return c.RmLCMap(ctx, "1", true) },
+		"mcsop rmrcrelationship 1":                  func(c array.Client) error { return c.RmRCRelationship(ctx, "1") },
+		"mcsop chrcrelationship -masterchange cv 1": func(c array.Client) error { return c.ChRCRelationship(ctx, "1", "cv", "") },
+	}
+	for cmd, call := range ops {
+		for _, resp := range []arraytest.Response{{Stdout: "\n"}, {Stdout: "ok"}, {Stderr: "\n"}} {
+			c, s := newCLI(t)
+			s.On(cmd, resp)
+			if err := call(c); err == nil {
+				t.Errorf("%s with %+v: no error", cmd, resp)
+			}
+			if got := s.Calls(); len(got) != 1 || got[0] != cmd {
+				t.Errorf("sent %q, want %q", got, cmd)
+			}
+		}
+	}
+}
