@@ -373,6 +373,7 @@ func (c *conn) execute(t *task) {
 
 // respond sends Data-In (with phase-collapsed status) or a SCSI Response.
 func (c *conn) respond(t *task, res scsi.Result) {
+	defer res.Release()
 	c.tmu.Lock()
 	aborted := t.aborted
 	delete(c.tasks, t.itt)

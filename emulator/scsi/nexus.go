@@ -27,6 +27,17 @@ type Result struct {
 	Status byte
 	Sense  []byte
 	Data   []byte
+	// pooled marks Data as a pooled read buffer; Release returns it.
+	pooled bool
+}
+
+// Release hands a read buffer back to the pool once the transport has
+// sent it; the Result must not be used afterwards. Safe on any Result.
+func (r *Result) Release() {
+	if r.pooled {
+		putBuf(r.Data)
+		r.Data, r.pooled = nil, false
+	}
 }
 
 func good(data []byte) Result { return Result{Status: StatusGood, Data: data} }

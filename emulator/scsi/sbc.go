@@ -51,11 +51,12 @@ func (c *cmd) read() Result {
 	if n == 0 {
 		return good(nil)
 	}
-	buf := make([]byte, int(n)*BlockSize)
+	buf := getBuf(int(n) * BlockSize)
 	if err := c.dev.readAt(buf, int64(lba)*BlockSize); err != nil {
+		putBuf(buf)
 		return check(senseOf(KeyMediumError, ascUnrecoveredReadError))
 	}
-	return good(buf)
+	return Result{Status: StatusGood, Data: buf, pooled: true}
 }
 
 func (c *cmd) write(verify bool) Result {
