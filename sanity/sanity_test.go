@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,17 @@ import (
 	"github.com/instorage-csi/instorage-csi/sanity/harness"
 )
 
+// Set these to test a running binary instead of the in-process driver:
+//
+//	INSTORAGE_SANITY_CONTROLLER=unix:///run/csi.sock INSTORAGE_SANITY_STORAGE=storage-01 go test ./sanity/
+const (
+	envController = "INSTORAGE_SANITY_CONTROLLER"
+	envStorage    = "INSTORAGE_SANITY_STORAGE"
+)
+
+// idStorage is the storage name in generated volume IDs.
+var idStorage = storageName
+
 const (
 	storageName = "emu"
 	// sanityNode is the node the Controller tests publish to: an iSCSI
@@ -38,12 +50,22 @@ func TestSanity(t *testing.T) {
 	if err := flag.Set("ginkgo.skip", `Node Service|should work with a volume attribute class`); err != nil {
 		t.Fatalf("setting ginkgo.skip: %v", err)
 	}
-	emu := harness.Start(t, harness.Options{SSH: true})
-	endpoint := startDriver(t, emu.Client)
-
 	cfg := sanity.NewTestConfig()
+	if ep := os.Getenv(envController); ep != "" {
+		// An instorage-csi binary already running (mode controller) against
+		// an array: test it; the stand-in node answers NodeGetInfo.
+		storage := os.Getenv(envStorage)
+		if storage == "" {
+			t.Fatalf("%s needs %s (the storage[].name it serves)", envController, envStorage)
+		}
+		idStorage = storage
+		cfg.ControllerAddress = ep
+		cfg.Address = serve(t, driver.New(driver.Config{Name: "csi-instorage", Version: "sanity", Node: nodeInfoOnly{}}))
+	} else {
+		emu := harness.Start(t, harness.Options{SSH: true})
+		cfg.Address = startDriver(t, emu.Client)
+	}
 	dir := t.TempDir()
-	cfg.Address = endpoint
 	cfg.TargetPath = filepath.Join(dir, "target")
 	cfg.StagingPath = filepath.Join(dir, "staging")
 	cfg.TestVolumeSize = 1 << 30
@@ -62,7 +84,12 @@ func startDriver(t *testing.T, client array.Client) string {
 	if err != nil {
 		t.Fatalf("controller: %v", err)
 	}
-	d := driver.New(driver.Config{Name: "csi-instorage", Version: "sanity", Controller: ctrl, Node: nodeInfoOnly{}, Prober: ctrl})
+	return serve(t, driver.New(driver.Config{Name: "csi-instorage", Version: "sanity", Controller: ctrl, Node: nodeInfoOnly{}, Prober: ctrl}))
+}
+
+// serve runs d on a temporary unix socket until the test ends.
+func serve(t *testing.T, d *driver.Driver) string {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "csi.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -112,7 +139,7 @@ func randHex(n int) string {
 }
 
 func (idGen) GenerateUniqueValidVolumeID() string {
-	return volumeid.Volume{Storage: storageName, UID: "6" + randHex(32)[1:]}.String()
+	return volumeid.Volume{Storage: idStorage, UID: "6" + randHex(32)[1:]}.String()
 }
 func (idGen) GenerateInvalidVolumeID() string { return "not-a-volume-id" }
 
