@@ -244,7 +244,8 @@ func (c *conn) scsiCommand(p *PDU) error {
 		if t.edtl > maxWriteBuffer {
 			return fmt.Errorf("iscsi: EDTL %d above %d", t.edtl, maxWriteBuffer)
 		}
-		t.buf = make([]byte, t.edtl)
+		// Pooled and unzeroed: execute only runs once all EDTL bytes arrived.
+		t.buf = scsi.GetBuffer(int(t.edtl))
 		if len(p.Data) > 0 {
 			if !c.immediateData || len(p.Data) > c.firstBurst || uint32(len(p.Data)) > t.edtl {
 				return fmt.Errorf("iscsi: immediate data of %d bytes not allowed", len(p.Data))
@@ -367,6 +368,9 @@ func (c *conn) execute(t *task) {
 	go func() {
 		defer c.exec.Done()
 		res := c.sess.nexus.Execute(t.lun, t.cdb, t.buf)
+		if t.buf != nil {
+			scsi.PutBuffer(t.buf)
+		}
 		c.respond(t, res)
 	}()
 }

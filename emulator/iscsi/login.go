@@ -159,7 +159,7 @@ func (c *conn) login() (*session, error) {
 			if secret != "" && !authDone {
 				return nil, c.loginReject(p, loginAuthFailed, "CHAP required")
 			}
-			resp = append(resp, c.negotiate(keys, se.discovery)...)
+			resp = append(resp, c.negotiate(keys)...)
 		}
 		if !sentTPGT && !se.discovery {
 			resp = append(resp, kv{"TargetPortalGroupTag", strconv.Itoa(se.node.ID)})
@@ -327,7 +327,7 @@ func decodeBinary(v string) ([]byte, error) {
 }
 
 // negotiate answers operational keys (RFC 7143 §13) and records results.
-func (c *conn) negotiate(keys []kv, discovery bool) []kv {
+func (c *conn) negotiate(keys []kv) []kv {
 	var resp []kv
 	yes := func(b bool) string {
 		if b {
@@ -408,7 +408,6 @@ func (c *conn) negotiate(keys []kv, discovery bool) []kv {
 	if c.firstBurst > c.maxBurst {
 		c.firstBurst = c.maxBurst
 	}
-	_ = discovery
 	return resp
 }
 

@@ -36,6 +36,14 @@ func getBuf(n int) []byte {
 	return make([]byte, n, 1<<c)
 }
 
+// GetBuffer returns a pooled, unzeroed buffer of length n for a command's
+// data-out; the transport must fill all of it before Execute and hand it
+// back with PutBuffer once the command completed.
+func GetBuffer(n int) []byte { return getBuf(n) }
+
+// PutBuffer returns a buffer from GetBuffer to the pool.
+func PutBuffer(b []byte) { putBuf(b) }
+
 func putBuf(b []byte) {
 	c := sizeClass(cap(b))
 	if c > maxClass || cap(b) != 1<<c {
