@@ -564,3 +564,23 @@ func TestSSH_DeadlineHonouredOnSilentPeer(t *testing.T) {
 		t.Fatalf("after the peer came back: %v", err)
 	}
 }
+
+// BenchmarkSSH_RunParallel measures command throughput with sessions
+// multiplexed over the pooled connections (compare with RunSequential).
+func BenchmarkSSH_RunParallel(b *testing.B) {
+	d := newTestSSHD(b)
+	cb, _ := FingerprintHostKeyCallback(ssh.FingerprintSHA256(d.signer.PublicKey()))
+	tr, _ := NewSSHTransport(SSHOptions{Addr: d.addr, User: "superuser", Password: "passw0rd", HostKeyCallback: cb, DialRate: 100, DialBurst: 10})
+	defer tr.Close()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(tr.Conns()), "conns")
+}
