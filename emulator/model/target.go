@@ -40,7 +40,8 @@ type LUNInfo struct {
 // read, so a snapshot is point-in-time (README "LocalCopy data").
 type Quiescer interface {
 	// Quiesce blocks new writes to the paths and waits for in-flight ones;
-	// the returned function resumes them.
+	// the returned function resumes them. It is called with the array
+	// locked, so it must not call back into the Array.
 	Quiesce(paths []string) (resume func())
 }
 

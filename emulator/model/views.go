@@ -363,11 +363,8 @@ func (a *Array) vdiskView(v *VDisk, detail bool) VDiskView {
 	} else if len(lcs) > 1 {
 		vv.LCID, vv.LCName = "many", "many"
 	}
-	rcid := v.RCID
-	if v.RCChange && v.VolumeID != v.ID { // change volumes report their relationship too
-		rcid = -1
-	}
-	if rc := a.st.RCRels[rcid]; rc != nil && rcid >= 0 {
+	// Change volumes are not members of the relationship (RC_change=yes marks them).
+	if rc := a.st.RCRels[v.RCID]; rc != nil && v.RCID >= 0 {
 		vv.RCID, vv.RCName = strconv.Itoa(rc.ID), rc.Name
 	}
 	for _, c := range v.Copies {
