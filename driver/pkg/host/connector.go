@@ -125,16 +125,18 @@ func (c *Connector) assemble(ctx context.Context, v Volume, paths []string) (Att
 		}
 	}
 	if dm == "" && want {
-		// multipathd builds the map from the paths' uevents; give it one
-		// interval before asking multipath-tools explicitly (strict hosts).
+		// multipathd builds the map from the paths' uevents (seconds on a
+		// busy node); ask multipath-tools explicitly (find_multipaths strict
+		// hosts) only once half the budget is spent without a map.
 		nudged := false
 		start := time.Now()
+		nudgeAfter := time.Duration(c.Settings.MultipathSearchRetryTimes) * c.Settings.MultipathSearchWaitInterval / 2
 		_, err := c.poll(ctx, c.Settings.MultipathSearchRetryTimes, c.Settings.MultipathSearchWaitInterval, func() (bool, error) {
 			var err error
 			if dm, err = c.findMap(v.UID, paths); err != nil || dm != "" {
 				return true, err
 			}
-			if !nudged && time.Since(start) >= c.Settings.MultipathSearchWaitInterval {
+			if !nudged && time.Since(start) >= nudgeAfter {
 				nudged = true
 				if err := c.Multipath.Nudge(ctx, v.UID, paths); err != nil {
 					klog.InfoS("multipath nudge failed; still waiting for multipathd", "uid", v.UID, "err", err)
