@@ -471,3 +471,25 @@ func TestStage_StagingMountedFromAnotherDevice_Refused(t *testing.T) {
 		t.Fatalf("want FailedPrecondition, got %v", err)
 	}
 }
+
+func TestNew_HostExecNSEnter_WrapsDaemonClientsOnly(t *testing.T) {
+	e := newEnv(t, iscsiHost())
+	opts := Options{DriverName: "csi-instorage", NodeName: testNodeTag, StateDir: e.stateDir, SysRoot: e.h.K.Sys.SysRoot, DevRoot: e.h.K.Sys.DevRoot, HostExec: "nsenter"}
+	e.h.X.Unhandled = hostexectest.OK("")
+	s, err := New(opts, iscsiHost(), e.h.X, &mount.SafeFormatAndMount{Interface: e.mounter, Exec: e.h.X})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.connector.ISCSI.Login(context.Background(), hosttest.P1, hosttest.IQN1)
+	_, _ = s.mounter.Exec.Command("mkfs.ext4", "/dev/sda").CombinedOutput()
+	calls := strings.Join(e.h.X.Calls(), "\n")
+	if !strings.Contains(calls, "nsenter --mount=/host/proc/1/ns/mnt --net=/host/proc/1/ns/net -- iscsiadm -m node -p "+hosttest.P1) {
+		t.Fatalf("iscsiadm not run in the host namespaces:\n%s", calls)
+	}
+	if !strings.Contains(calls, "\nmkfs.ext4 /dev/sda") && !strings.HasPrefix(calls, "mkfs.ext4 /dev/sda") {
+		t.Fatalf("mkfs must run in the plugin:\n%s", calls)
+	}
+	if _, err := New(Options{DriverName: "d", NodeName: "n", StateDir: "/tmp/x", HostExec: "ssh"}, iscsiHost(), e.h.X, &mount.SafeFormatAndMount{Interface: e.mounter, Exec: e.h.X}); err == nil {
+		t.Fatal("unknown host exec mode accepted")
+	}
+}

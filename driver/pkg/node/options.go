@@ -22,6 +22,11 @@ type Options struct {
 	MaxVolumesPerNode int64  // 0 = no limit reported
 	// Topology segments reported by NodeGetInfo (optional).
 	Topology map[string]string
+	// HostExec "nsenter" runs iscsiadm/multipath/multipathd in the host's
+	// initial namespaces through HostProc/1/ns (kind nodes, see README.md);
+	// "" runs them in the plugin's own namespaces.
+	HostExec string
+	HostProc string // default /host/proc
 }
 
 func (o *Options) defaults() {
@@ -37,6 +42,9 @@ func (o *Options) defaults() {
 	if o.DevRoot == "" {
 		o.DevRoot = "/dev"
 	}
+	if o.HostExec == "nsenter" && o.HostProc == "" {
+		o.HostProc = "/host/proc"
+	}
 }
 
 // Validate reports the first unusable option.
@@ -48,6 +56,10 @@ func (o *Options) Validate() error {
 		return errors.New("node: node name (--node-id) is required")
 	case !filepath.IsAbs(o.StateDir):
 		return fmt.Errorf("node: state dir %q must be absolute", o.StateDir)
+	case o.HostExec != "" && o.HostExec != "nsenter":
+		return fmt.Errorf("node: host exec %q: want \"\" or nsenter", o.HostExec)
+	case o.HostExec == "nsenter" && !filepath.IsAbs(o.HostProc):
+		return fmt.Errorf("node: host proc %q must be absolute", o.HostProc)
 	case o.MaxVolumesPerNode < 0:
 		return fmt.Errorf("node: max volumes per node %d < 0", o.MaxVolumesPerNode)
 	}

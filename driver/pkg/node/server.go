@@ -18,6 +18,7 @@ import (
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host/fc"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host/filelock"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/host/hostexec"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host/iscsi"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host/scsi"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/volumeid"
@@ -41,9 +42,9 @@ type Server struct {
 
 var _ csi.NodeServer = (*Server)(nil)
 
-// New builds the Node service. exec must already carry the command timeout
-// (hostexec.WithTimeout) and, in host-exec mode, the nsenter wrapper
-// (hostexec.NSEnter); mounter should use the same exec.
+// New builds the Node service. It bounds exec and mounter.Exec with
+// host.hostCommandTimeout and, with Options.HostExec "nsenter", runs the
+// iSCSI/multipath clients in the host's namespaces (hostexec.NSEnter).
 func New(opts Options, cfg config.Host, exec utilsexec.Interface, mounter *mount.SafeFormatAndMount) (*Server, error) {
 	opts.defaults()
 	if err := opts.Validate(); err != nil {
@@ -61,6 +62,12 @@ func New(opts Options, cfg config.Host, exec utilsexec.Interface, mounter *mount
 	default:
 		return nil, fmt.Errorf("node: host.fcScanLevel %q: want lun, ctl or all", s.FCScanLevel)
 	}
+	// Every host command is bounded here, whatever the caller wired, and in
+	// host-exec mode the daemons' clients run in the host's namespaces.
+	exec = wrapExec(exec, opts, s)
+	m := *mounter
+	m.Exec = wrapExec(mounter.Exec, opts, s)
+	mounter = &m
 	lock := cfg.AttachExtendFileLockPath
 	if lock == "" {
 		lock = filepath.Join(opts.StateDir, "attach-extend.lock")
@@ -76,6 +83,17 @@ func New(opts Options, cfg config.Host, exec utilsexec.Interface, mounter *mount
 		state:     stateStore{dir: opts.StateDir},
 		inFlight:  map[string]bool{},
 	}, nil
+}
+
+func wrapExec(e utilsexec.Interface, opts Options, s host.Settings) utilsexec.Interface {
+	if e == nil {
+		return nil
+	}
+	e = hostexec.WithTimeout(e, s.CommandTimeout)
+	if opts.HostExec == "nsenter" {
+		e = hostexec.NSEnter(e, opts.HostProc, nil)
+	}
+	return e
 }
 
 // begin marks volumeID busy; a second RPC on it gets Aborted (CSI §"Concurrency").
