@@ -112,7 +112,7 @@ func NewSSHTransport(o SSHOptions) (*SSHTransport, error) {
 		o: o,
 		cfg: &ssh.ClientConfig{
 			User:              o.User,
-			Auth:              []ssh.AuthMethod{ssh.Password(o.Password)},
+			Auth:              []ssh.AuthMethod{ssh.Password(o.Password), passwordPrompt(o.Password)},
 			HostKeyCallback:   o.HostKeyCallback,
 			HostKeyAlgorithms: o.HostKeyAlgorithms,
 			Timeout:           o.DialTimeout,
@@ -455,4 +455,19 @@ func (t *SSHTransport) Close() error {
 		t.o.Metrics.addConns(t.o.ArrayName, -1)
 	}
 	return nil
+}
+
+// passwordPrompt answers a keyboard-interactive login that asks for the
+// password (sshd with PasswordAuthentication off but KbdInteractive on).
+// It answers only a single non-echoed prompt, never anything else.
+func passwordPrompt(password string) ssh.AuthMethod {
+	return ssh.KeyboardInteractive(func(_, _ string, questions []string, echos []bool) ([]string, error) {
+		switch {
+		case len(questions) == 0:
+			return nil, nil
+		case len(questions) == 1 && !echos[0]:
+			return []string{password}, nil
+		}
+		return nil, fmt.Errorf("unexpected keyboard-interactive prompts %q", questions)
+	})
 }

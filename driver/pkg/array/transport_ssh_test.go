@@ -584,3 +584,33 @@ func BenchmarkSSH_RunParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(tr.Conns()), "conns")
 }
+
+func TestSSH_KeyboardInteractivePassword(t *testing.T) {
+	signer, _ := newTestSigner(t)
+	srv := &gliderssh.Server{
+		KeyboardInteractiveHandler: func(ctx gliderssh.Context, ch ssh.KeyboardInteractiveChallenge) bool {
+			ans, err := ch(ctx.User(), "", []string{"Password: "}, []bool{false})
+			return err == nil && len(ans) == 1 && ans[0] == "passw0rd"
+		},
+		Handler: func(s gliderssh.Session) { _, _ = io.WriteString(s, "id!1\n"); _ = s.Exit(0) },
+	}
+	srv.AddHostKey(signer)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	cb, _ := FingerprintHostKeyCallback(ssh.FingerprintSHA256(signer.PublicKey()))
+	for pw, wantOK := range map[string]bool{"passw0rd": true, "wrong": false} {
+		tr, err := NewSSHTransport(SSHOptions{Addr: ln.Addr().String(), User: "u", Password: pw, HostKeyCallback: cb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"})
+		if (err == nil) != wantOK || (wantOK && string(out) != "id!1\n") {
+			t.Errorf("password %q: out %q err %v", pw, out, err)
+		}
+		_ = tr.Close()
+	}
+}
