@@ -179,20 +179,57 @@ func (a *Array) ticker(every time.Duration) {
 	defer close(a.done)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	refreshEvery := int(thinRefreshInterval / every)
+	for n := 1; ; n++ {
 		select {
 		case <-a.stop:
 			return
 		case <-t.C:
 			// Errors here are persistence failures already recorded in broken.
-			_ = a.update(func(*tx) error { return nil })
+			_ = a.update(func(t *tx) error {
+				if refreshEvery <= 1 || n%refreshEvery == 0 {
+					a.refreshThinLocked(t)
+				}
+				return nil
+			})
 		}
 	}
 }
 
-// Advance runs due timed transitions now (tests with a fake clock call it
-// after moving the clock; every command does it implicitly).
-func (a *Array) Advance() error { return a.update(func(*tx) error { return nil }) }
+// thinRefreshInterval is how often autoexpanding thin copies are re-measured.
+const thinRefreshInterval = 5 * time.Second
+
+// Advance runs due timed transitions now and re-measures thin copies (tests
+// with a fake clock call it after moving the clock; every command applies
+// due transitions implicitly).
+func (a *Array) Advance() error {
+	return a.update(func(t *tx) error { a.refreshThinLocked(t); return nil })
+}
+
+// refreshThinLocked grows the real capacity of autoexpanding thin copies to
+// what their data file really uses plus the rsize buffer (SVC autoexpand),
+// so pool free capacity follows the bytes hosts wrote.
+func (a *Array) refreshThinLocked(t *tx) {
+	for _, v := range a.st.VDisks {
+		var used int64 = -1
+		for _, c := range v.Copies {
+			if !(c.Thin || c.Compressed) || !c.AutoExpand {
+				continue
+			}
+			if used < 0 {
+				used = allocatedBytes(a.dataPath(v))
+			}
+			want := min(v.Capacity, roundUp(used+v.Capacity*int64(c.RSizePct)/100, sectorBytes))
+			if want > c.Real {
+				a.unindexVDisk(v)
+				a.chargeFault(c.PoolID, want-c.Real)
+				c.Real = want
+				a.indexVDisk(v)
+				t.touch(kindVDisk, v.ID)
+			}
+		}
+	}
+}
 
 // update runs fn under the lock as one journalled transaction, after
 // applying the clock's due transitions. fn must validate before it changes

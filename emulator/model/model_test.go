@@ -334,3 +334,25 @@ func TestReadsWorkAfterClose(t *testing.T) {
 		t.Fatal("changes after Close must fail")
 	}
 }
+
+func TestThin_RealCapacityFollowsWrites(t *testing.T) {
+	a := open(t, t.TempDir(), nil, 0)
+	defer a.Close()
+	must(a.MkVDisk(MkVDiskReq{Name: "t", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, RSizePct: 0, AutoExpand: true}))
+	free0 := a.Pools()[0].Free
+	a.mu.Lock()
+	p := a.dataPath(a.vdiskRef("t"))
+	a.mu.Unlock()
+	f, _ := os.OpenFile(p, os.O_RDWR, 0)
+	f.WriteAt(bytes.Repeat([]byte{1}, 8<<20), 100<<20)
+	f.Close()
+	a.Advance()
+	used := free0 - a.Pools()[0].Free
+	if used < 8<<20 || used > 9<<20 {
+		t.Fatalf("pool charged %d bytes for 8 MiB written", used)
+	}
+	v := must(a.VDisk("t"))
+	if v.Copies[0].Real != used || v.Copies[0].Used < 8<<20 {
+		t.Fatalf("copy %+v", v.Copies[0])
+	}
+}
