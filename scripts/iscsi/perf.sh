@@ -24,7 +24,9 @@ fi
 run_perf() {
   local url=$1 qd=$2 blocks=$3 out
   out=$(timeout -k 5 $((SECS + 30)) iscsi-perf -m "$qd" -b "$blocks" -t "$SECS" "$url" 2>&1 | tr '\r' '\n')
-  echo "$out" | awk '/iops average/{print $3, substr($4,2)}' | tail -1
+  # Last "iops average N (M MB/s)"; error lines may share the \r-separated stream.
+  echo "$out" | grep -o 'iops average [0-9]* ([0-9]* MB/s)' | tail -1 | tr -d '(' | awk '{print $3, $4}'
+  [ -n "$(echo "$out" | grep -o 'iops average')" ] || echo "0 0"
 }
 
 declare -A R
