@@ -159,13 +159,13 @@ func (c *cluster) runPod(ctx context.Context, ns, name, node string, vols ...vol
 		out, err = c.cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(out.Status.Phase).NotTo(Equal(corev1.PodFailed), "pod %s failed: %s", name, out.Status.Message)
-		g.Expect(out.Status.Phase).To(Equal(corev1.PodRunning), "pod %s: %s", name, c.podEvents(ctx, ns, name))
+		g.Expect(out.Status.Phase).To(Equal(corev1.PodRunning), "pod %s: %s", name, c.events(ctx, ns, name))
 	}).WithTimeout(opts.timeout).WithPolling(2 * time.Second).Should(Succeed())
 	return out
 }
 
-// podEvents summarises a pod's recent events for failure messages (attach and mount errors land there).
-func (c *cluster) podEvents(ctx context.Context, ns, name string) string {
+// events summarises an object's recent events (attach, mount and provisioning errors land there).
+func (c *cluster) events(ctx context.Context, ns, name string) string {
 	ev, err := c.cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
 	if err != nil {
 		return err.Error()

@@ -64,7 +64,7 @@ func newSpecEnv(ctx SpecContext) *specEnv {
 	return e
 }
 
-var _ = Describe("Dynamic provisioning", func() {
+var _ = Describe("Dynamic provisioning", Label("datapath"), func() {
 	DescribeTable("writes and reads back data",
 		func(ctx SpecContext, class func() string, block bool, wantFS string) {
 			e := newSpecEnv(ctx)
@@ -85,7 +85,7 @@ var _ = Describe("Dynamic provisioning", func() {
 	)
 })
 
-var _ = Describe("Access modes", func() {
+var _ = Describe("Access modes", Label("datapath"), func() {
 	It("shares a raw block ReadWriteMany volume between two pods", func(ctx SpecContext) {
 		e := newSpecEnv(ctx)
 		kube.createPVC(ctx, e.ns, pvcSpec{name: "vol", class: opts.classBasic, size: "1Gi", block: true, access: corev1.ReadWriteMany})
@@ -129,7 +129,7 @@ var _ = Describe("Access modes", func() {
 	})
 })
 
-var _ = Describe("Data persistence", func() {
+var _ = Describe("Data persistence", Label("datapath"), func() {
 	It("keeps data across pod deletion and rescheduling", func(ctx SpecContext) {
 		e := newSpecEnv(ctx)
 		kube.createPVC(ctx, e.ns, pvcSpec{name: "vol", class: opts.classBasic, size: "1Gi"})
@@ -143,7 +143,7 @@ var _ = Describe("Data persistence", func() {
 	})
 })
 
-var _ = Describe("Snapshots and clones", func() {
+var _ = Describe("Snapshots and clones", Label("datapath"), func() {
 	It("restores a snapshot with the data it was taken with", func(ctx SpecContext) {
 		e := newSpecEnv(ctx)
 		kube.createPVC(ctx, e.ns, pvcSpec{name: "src", class: opts.classBasic, size: "1Gi"})
@@ -177,7 +177,7 @@ var _ = Describe("Snapshots and clones", func() {
 	})
 })
 
-var _ = Describe("Expansion", func() {
+var _ = Describe("Expansion", Label("datapath"), func() {
 	It("expands offline: the next pod sees the bigger filesystem", func(ctx SpecContext) {
 		e := newSpecEnv(ctx)
 		kube.createPVC(ctx, e.ns, pvcSpec{name: "vol", class: opts.classBasic, size: "1Gi"})
@@ -213,7 +213,7 @@ var _ = Describe("Expansion", func() {
 	)
 })
 
-var _ = Describe("Volume levels and arrays", func() {
+var _ = Describe("Volume levels and arrays", Label("datapath"), func() {
 	It("creates a mirror vdisk with two copies", func(ctx SpecContext) {
 		e := newSpecEnv(ctx)
 		kube.createPVC(ctx, e.ns, pvcSpec{name: "vol", class: opts.classMirror, size: "1Gi"})
@@ -263,7 +263,7 @@ var _ = Describe("Volume levels and arrays", func() {
 	})
 })
 
-var _ = Describe("Node plugin restart", func() {
+var _ = Describe("Node plugin restart", Label("datapath"), func() {
 	It("keeps a volume in use working across a node plugin restart, then cleans up", func(ctx SpecContext) {
 		e := newSpecEnv(ctx)
 		kube.createPVC(ctx, e.ns, pvcSpec{name: "vol", class: opts.classBasic, size: "1Gi"})
