@@ -31,7 +31,7 @@ func TestAttachISCSI_TwoPortals_ManualScanOfMappedLUNAndMultipathByWWID(t *testi
 	}
 	calls := strings.Join(f.X.CallsOf("iscsiadm"), "\n")
 	for _, want := range []string{
-		"iscsiadm -m node -p 127.0.0.1:3260 -T " + hosttest.IQN1 + " -o update -n node.session.scan -v manual",
+		"iscsiadm -m node -p 127.0.0.1:3260 -T " + hosttest.IQN1 + " -o update -n node.session.scan -v manual -n node.startup -v manual -n node.session.auth.authmethod -v None",
 		"iscsiadm -m node -p 127.0.0.2:3260 -T " + hosttest.IQN2 + " --login",
 	} {
 		if !strings.Contains(calls, want) {
@@ -70,7 +70,7 @@ func TestAttachISCSI_CHAPConfiguredAndSecretNeverInErrors(t *testing.T) {
 		t.Fatalf("secret in error: %v", err)
 	}
 	calls := strings.Join(f.X.Calls(), "\n")
-	if !strings.Contains(calls, "-n node.session.auth.authmethod -v CHAP") || !strings.Contains(calls, "-n node.session.auth.password -v TopSecret12345") {
+	if !strings.Contains(calls, "-n node.session.auth.authmethod -v CHAP -n node.session.auth.username -v iqn.node -n node.session.auth.password -v TopSecret12345") {
 		t.Fatalf("CHAP not configured on the node record:\n%s", calls)
 	}
 }

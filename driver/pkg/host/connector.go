@@ -116,18 +116,10 @@ func (c *Connector) assemble(ctx context.Context, v Volume, paths []string) (Att
 		return a, err
 	}
 	if dm == "" && want {
-		if derr := c.Multipath.DaemonRunning(ctx); derr != nil {
-			if c.Settings.ForceUseMultipath {
-				return a, fmt.Errorf("%w: multipathd not reachable: %v", ErrMultipath, derr)
-			}
-			klog.InfoS("multipathd not reachable; using a single path", "uid", v.UID, "paths", paths, "err", derr)
-			want = false
-		}
-	}
-	if dm == "" && want {
 		// multipathd builds the map from the paths' uevents (seconds on a
-		// busy node); ask multipath-tools explicitly (find_multipaths strict
-		// hosts) only once half the budget is spent without a map.
+		// busy node). Only once half the budget is spent without a map, ask
+		// whether multipathd answers at all (multipathd show status costs
+		// seconds itself) and nudge multipath-tools (find_multipaths strict).
 		nudged := false
 		start := time.Now()
 		nudgeAfter := time.Duration(c.Settings.MultipathSearchRetryTimes) * c.Settings.MultipathSearchWaitInterval / 2
@@ -136,11 +128,19 @@ func (c *Connector) assemble(ctx context.Context, v Volume, paths []string) (Att
 			if dm, err = c.findMap(v.UID, paths); err != nil || dm != "" {
 				return true, err
 			}
-			if !nudged && time.Since(start) >= nudgeAfter {
-				nudged = true
-				if err := c.Multipath.Nudge(ctx, v.UID, paths); err != nil {
-					klog.InfoS("multipath nudge failed; still waiting for multipathd", "uid", v.UID, "err", err)
+			if nudged || time.Since(start) < nudgeAfter {
+				return false, nil
+			}
+			nudged = true
+			if derr := c.Multipath.DaemonRunning(ctx); derr != nil {
+				if c.Settings.ForceUseMultipath {
+					return true, fmt.Errorf("%w: multipathd not reachable: %v", ErrMultipath, derr)
 				}
+				klog.InfoS("multipathd not reachable; using a single path", "uid", v.UID, "paths", paths, "err", derr)
+				return true, nil
+			}
+			if err := c.Multipath.Nudge(ctx, v.UID, paths); err != nil {
+				klog.InfoS("multipath nudge failed; still waiting for multipathd", "uid", v.UID, "err", err)
 			}
 			return false, nil
 		})

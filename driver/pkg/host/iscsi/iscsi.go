@@ -58,17 +58,6 @@ func (in *Initiator) nodeArgs(portal, iqn string, more ...string) []string {
 	return append([]string{"-m", "node", "-p", portal, "-T", iqn}, more...)
 }
 
-func (in *Initiator) update(ctx context.Context, portal, iqn, key, value string, secret bool) error {
-	args := in.nodeArgs(portal, iqn, "-o", "update", "-n", key, "-v", value)
-	var err error
-	if secret {
-		_, err = hostexec.RunRedacted(ctx, in.Exec, []int{len(args) - 1}, "iscsiadm", args...)
-	} else {
-		_, err = hostexec.Run(ctx, in.Exec, "iscsiadm", args...)
-	}
-	return err
-}
-
 // EnsureNode creates (or refreshes) the node record for portal/iqn without
 // SendTargets discovery, so only this target is ever logged in; LUNs are
 // scanned by the driver only (node.session.scan=manual) and the session is
@@ -77,21 +66,21 @@ func (in *Initiator) EnsureNode(ctx context.Context, portal, iqn string, chap *C
 	if _, err := hostexec.Run(ctx, in.Exec, "iscsiadm", in.nodeArgs(portal, iqn, "-o", "new")...); err != nil {
 		return err
 	}
-	settings := [][2]string{{"node.session.scan", "manual"}, {"node.startup", "manual"}}
+	// One update with every setting (iscsiadm takes repeated -n/-v pairs):
+	// each iscsiadm call costs a round trip to iscsid.
+	args := in.nodeArgs(portal, iqn, "-o", "update",
+		"-n", "node.session.scan", "-v", "manual", "-n", "node.startup", "-v", "manual")
+	var secret []int
 	if chap != nil && chap.User != "" {
-		settings = append(settings, [2]string{"node.session.auth.authmethod", "CHAP"}, [2]string{"node.session.auth.username", chap.User})
+		args = append(args, "-n", "node.session.auth.authmethod", "-v", "CHAP",
+			"-n", "node.session.auth.username", "-v", chap.User,
+			"-n", "node.session.auth.password", "-v", chap.Secret)
+		secret = []int{len(args) - 1}
 	} else {
-		settings = append(settings, [2]string{"node.session.auth.authmethod", "None"})
+		args = append(args, "-n", "node.session.auth.authmethod", "-v", "None")
 	}
-	for _, kv := range settings {
-		if err := in.update(ctx, portal, iqn, kv[0], kv[1], false); err != nil {
-			return err
-		}
-	}
-	if chap != nil && chap.User != "" {
-		return in.update(ctx, portal, iqn, "node.session.auth.password", chap.Secret, true)
-	}
-	return nil
+	_, err := hostexec.RunRedacted(ctx, in.Exec, secret, "iscsiadm", args...)
+	return err
 }
 
 // Login logs in to portal/iqn; an existing session is success.
