@@ -34,7 +34,6 @@ attach)
 	t iscsiadm -m node -T "$IQN1" -p "$P1" --login
 	t iscsiadm -m node -T "$IQN2" -p "$P2" --login
 	t iscsiadm -m session -R >/dev/null
-	t udevadm settle -t 30
 	t iscsiadm -m session
 	wait_for 30 "path via $P1" test -b "/dev/disk/by-path/ip-$P1-iscsi-$IQN1-lun-$LUN"
 	wait_for 30 "path via $P2" test -b "/dev/disk/by-path/ip-$P2-iscsi-$IQN2-lun-$LUN"

@@ -32,7 +32,7 @@ iscsi_login() {
 		t iscsiadm -m node -T "$iqn" -p "$p" --login
 	done
 	t iscsiadm -m session -R >/dev/null
-	t udevadm settle -t 30
+	# No "udevadm settle": callers wait for the one link they need, not for every queued event.
 }
 
 # iscsi_logout IQN: logs out of every portal of IQN and deletes its node records.
