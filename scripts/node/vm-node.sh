@@ -17,7 +17,7 @@
 # LUN, NAA 6 WWID 6000…0001, two portals) for when the emulator's iSCSI target is not available:
 #   fs-write → fs-verify (new process: data intact) → unstage (new process, from the record)
 #   → block → baseline → clean. No snapshot/expand there (tgt has neither).
-# Env: NODE_TARGET (emulator|tgt), EMULATOR (prebuilt mcs-emulator), NODE_TEST (prebuilt
+# Env: NODE_TARGET (auto|emulator|tgt; auto = emulator if its iSCSI portal answers, else tgt), EMULATOR (prebuilt mcs-emulator), NODE_TEST (prebuilt
 #      node.test), EMU_ISCSI_PORT (13280), EMU_SSH_PORT (12232), TGT_PORT (13290), KEEP_STATE=1.
 # Exit code 0 when every phase passed.
 set -euo pipefail
@@ -26,7 +26,7 @@ set -euo pipefail
 NODE_DIR=$(cd "$(dirname "$0")" && pwd)
 t0=$(vm_now_ms)
 ISCSI_PORT=${EMU_ISCSI_PORT:-13280} SSH_PORT=${EMU_SSH_PORT:-12232}
-TARGET=${NODE_TARGET:-emulator}
+TARGET=${NODE_TARGET:-auto}
 [ "$TARGET" = tgt ] && ISCSI_PORT=${TGT_PORT:-13290}
 GUEST_IQN=iqn.1993-08.org.debian:01:instorage-node-vm
 HOST=vmnode USER_NAME=superuser STORAGE=storage-01
@@ -63,6 +63,18 @@ cat "$VM_DIR/jobs/lib.sh" "$NODE_DIR/guest-node.sh" >"$ST/guest-node.sh"
 cat "$VM_DIR/jobs/lib.sh" "$NODE_DIR/guest-baseline.sh" >"$ST/guest-baseline.sh"
 phase() { "$VM_DIR/run.sh" exec --state "$ST/vm" --timeout 620 "${ENVS[@]}" "$@" | tee -a "$ST/phases.log"; }
 
+if [ "$TARGET" = auto ]; then
+	# The emulator when its iSCSI target answers, else tgt (the Node flows are the same).
+	EMU_ISCSI_PORT=$ISCSI_PORT EMU_SSH_PORT=$SSH_PORT EMULATOR=${EMULATOR:-} "$VM_DIR/emulator.sh" up "$ST/emu" >/dev/null
+	EMU_UP=1
+	if timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ISCSI_PORT" 2>/dev/null; then
+		TARGET=emulator
+	else
+		vm_log "mcs-emulator serves no iSCSI portal on 127.0.0.1:$ISCSI_PORT: falling back to tgt (no snapshot/expand phases)"
+		"$VM_DIR/emulator.sh" down "$ST/emu"
+		EMU_UP='' TARGET=tgt ISCSI_PORT=${TGT_PORT:-13290}
+	fi
+fi
 if [ "$TARGET" = tgt ]; then
 	TGT_IQN=iqn.2004-12.com.inspur:mcs.tgt.node1
 	TGT_PORT=$ISCSI_PORT TGT_CTL=27 TGT_IQN=$TGT_IQN "$VM_DIR/tgt.sh" up "$ST/tgt"
@@ -81,8 +93,10 @@ if [ "$TARGET" = tgt ]; then
 	phase "$ST/guest-node.sh" clean
 else
 	# The array: scripts/vm/emulator.sh (portals advertised as the guest's addresses, pinned host key).
-	EMU_ISCSI_PORT=$ISCSI_PORT EMU_SSH_PORT=$SSH_PORT EMULATOR=${EMULATOR:-} "$VM_DIR/emulator.sh" up "$ST/emu" >/dev/null
-	EMU_UP=1
+	if [ -z "$EMU_UP" ]; then
+		EMU_ISCSI_PORT=$ISCSI_PORT EMU_SSH_PORT=$SSH_PORT EMULATOR=${EMULATOR:-} "$VM_DIR/emulator.sh" up "$ST/emu" >/dev/null
+		EMU_UP=1
+	fi
 	mcs() { "$VM_DIR/emulator.sh" cli "$ST/emu" "$@"; }
 	col() { awk -F'!' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} k{print $k}'; }
 	field() { awk -F'!' -v c="$1" '$1==c{print $2; exit}'; }
