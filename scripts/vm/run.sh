@@ -45,7 +45,7 @@ while (($#)); do
 	--hostfwd) HOSTFWDS+=("$2"); shift 2 ;;
 	--env) ENVS+=("$2"); shift 2 ;;
 	--job) JOBS+=("$2"); shift 2 ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
 	--) shift; break ;;
 	-*) vm_die "unknown option $1" ;;
 	*) break ;;
