@@ -32,6 +32,9 @@ type Options struct {
 	// CompactEvery rewrites the snapshot after this many journal records;
 	// 0 means 4096.
 	CompactEvery int
+	// NoSync skips fsync (tests on throw-away state only: a crash may then
+	// lose acknowledged changes, though the journal still loads consistently).
+	NoSync bool
 }
 
 // Array is one emulated array. All methods are safe for concurrent use.
@@ -126,6 +129,7 @@ func OpenWithOptions(stateDir string, topo Topology, opts Options) (*Array, erro
 	if err != nil {
 		return nil, err
 	}
+	jr.noSync = opts.NoSync
 	a.st, a.jr = st, jr
 	if err := a.checkAgainstTopology(); err != nil {
 		jr.close()
