@@ -293,6 +293,13 @@ func checkWorkloads(t *testing.T, where string, objs []object) {
 			t.Errorf("%s: controller container %s is privileged", where, str(c, "name"))
 		}
 	}
+	// The driver writes aa-expansion barrier files under barrierPath's default;
+	// with a read-only root filesystem that must be a volume.
+	if !slices.ContainsFunc(list(findContainer(ctrl, "csi-instorage"), "volumeMounts"), func(m any) bool {
+		return str(m, "mountPath") == "/var/lib/instorage-csi"
+	}) {
+		t.Errorf("%s: controller has no writable /var/lib/instorage-csi (barrierPath)", where)
+	}
 	if get(podSpec(ctrl), "securityContext", "runAsNonRoot") != true {
 		t.Errorf("%s: controller pod must run as non-root", where)
 	}
