@@ -125,11 +125,16 @@ func OpenWithOptions(stateDir string, topo Topology, opts Options) (*Array, erro
 	if err := os.MkdirAll(filepath.Join(stateDir, "vdisks"), 0o700); err != nil {
 		return nil, err
 	}
-	st, jr, err := loadState(stateDir, opts.CompactEvery)
+	lock, err := lockDir(stateDir)
 	if err != nil {
 		return nil, err
 	}
-	jr.noSync = opts.NoSync
+	st, jr, err := loadState(stateDir, opts.CompactEvery)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	jr.noSync, jr.lock = opts.NoSync, lock
 	a.st, a.jr = st, jr
 	if err := a.checkAgainstTopology(); err != nil {
 		jr.close()

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"golang.org/x/sys/unix"
 )
 
 // Persistence: a snapshot (state.json) plus an append-only journal
@@ -31,9 +33,13 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// snapshotFormat is bumped on incompatible changes; newer files are refused.
+const snapshotFormat = 1
+
 type snapshot struct {
-	Seq   uint64 `json:"seq"`
-	State state  `json:"state"`
+	Format int    `json:"format"`
+	Seq    uint64 `json:"seq"`
+	State  state  `json:"state"`
 }
 
 type record struct {
@@ -55,6 +61,7 @@ type journal struct {
 	records      int
 	compactEvery int
 	noSync       bool
+	lock         *os.File // flock on the state directory, held while open
 }
 
 // loadState reads snapshot and journal, truncating a damaged journal tail.
@@ -71,6 +78,9 @@ func loadState(dir string, compactEvery int) (state, *journal, error) {
 		snap.State = newState()
 		if err := json.Unmarshal(b, &snap); err != nil {
 			return st, nil, fmt.Errorf("snapshot %s: %w", snapshotFile, err)
+		}
+		if snap.Format > snapshotFormat {
+			return st, nil, fmt.Errorf("snapshot %s has format %d; this emulator reads up to %d", snapshotFile, snap.Format, snapshotFormat)
 		}
 		st, seq = snap.State, snap.Seq
 		fillNilMaps(&st)
@@ -264,7 +274,7 @@ func (j *journal) append(ops []recOp) error {
 
 // compact writes a snapshot of st and starts an empty journal.
 func (j *journal) compact(st *state) error {
-	b, err := json.Marshal(snapshot{Seq: j.seq, State: *st})
+	b, err := json.Marshal(snapshot{Format: snapshotFormat, Seq: j.seq, State: *st})
 	if err != nil {
 		return err
 	}
@@ -289,7 +299,25 @@ func (j *journal) close() error {
 	}
 	err := j.f.Close()
 	j.f = nil
+	if j.lock != nil {
+		j.lock.Close() // releases the flock
+		j.lock = nil
+	}
 	return err
+}
+
+// lockDir takes an exclusive flock so two processes never share a state
+// directory (each would overwrite the other's journal).
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state directory %s is in use by another process: %w", dir, err)
+	}
+	return f, nil
 }
 
 // writeFileAtomic is write-temp, fsync, rename, fsync-dir.

@@ -356,3 +356,14 @@ func TestThin_RealCapacityFollowsWrites(t *testing.T) {
 		t.Fatalf("copy %+v", v.Copies[0])
 	}
 }
+
+func TestOpen_StateDirIsExclusive(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, dir, nil, 0)
+	if _, err := Open(dir, TwoSiteTopology()); err == nil {
+		t.Fatal("second Open of a state directory in use must fail")
+	}
+	a.Close()
+	b := open(t, dir, nil, 0)
+	b.Close()
+}
