@@ -66,12 +66,18 @@ type chapState struct {
 }
 
 // login runs the login phase on c. It returns the session on success.
-func (c *conn) login() (*session, error) {
+func (c *conn) login() (_ *session, err error) {
 	_ = c.nc.SetDeadline(time.Now().Add(c.srv.cfg.LoginTimeout))
 	defer c.nc.SetDeadline(time.Time{})
 
+	var se *session
+	defer func() {
+		// A refresh may have loaded LUNs once the session was registered.
+		if err != nil && se != nil && se.nexus != nil {
+			se.nexus.Close()
+		}
+	}()
 	var (
-		se       *session
 		params   = map[string]string{}
 		stage    = -1
 		authDone bool
