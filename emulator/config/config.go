@@ -54,8 +54,12 @@ type Config struct {
 	// nodes) or "two-site" (active-active). Topology, when set, wins.
 	Preset   string          `json:"preset,omitempty"`
 	Topology *model.Topology `json:"topology,omitempty"`
-	Faults   Faults          `json:"faults"`
-	ISCSI    ISCSI           `json:"iscsi"`
+	// Portals replace the iSCSI portals of named nodes (node → "ip" or
+	// "ip:port"), e.g. the pod IP in Kubernetes, where 127.0.0.x is
+	// unreachable from the cluster's nodes.
+	Portals map[string][]string `json:"portals,omitempty"`
+	Faults  Faults              `json:"faults"`
+	ISCSI   ISCSI               `json:"iscsi"`
 }
 
 // SSH is the CLI transport.
@@ -125,18 +129,41 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// ResolvedTopology is the topology the array is opened with.
+// ResolvedTopology is the topology the array is opened with: the preset or
+// the explicit topology, with Portals applied.
 func (c *Config) ResolvedTopology() (model.Topology, error) {
-	if c.Topology != nil {
-		return *c.Topology, nil
+	var t model.Topology
+	switch {
+	case c.Topology != nil:
+		t = *c.Topology
+		t.Nodes = append([]model.TopoNode(nil), t.Nodes...)
+	case c.Preset == "" || c.Preset == "default":
+		t = model.DefaultTopology()
+	case c.Preset == "two-site":
+		t = model.TwoSiteTopology()
+	default:
+		return model.Topology{}, fmt.Errorf("unknown preset %q (want default or two-site)", c.Preset)
 	}
-	switch c.Preset {
-	case "", "default":
-		return model.DefaultTopology(), nil
-	case "two-site":
-		return model.TwoSiteTopology(), nil
+	for node, portals := range c.Portals {
+		found := false
+		for i := range t.Nodes {
+			if t.Nodes[i].Name != node {
+				continue
+			}
+			found = true
+			t.Nodes[i].Portals = nil
+			for _, p := range portals {
+				if _, _, err := net.SplitHostPort(p); err != nil {
+					p = net.JoinHostPort(p, "3260")
+				}
+				t.Nodes[i].Portals = append(t.Nodes[i].Portals, p)
+			}
+		}
+		if !found {
+			return model.Topology{}, fmt.Errorf("portals: no node %q in the topology", node)
+		}
 	}
-	return model.Topology{}, fmt.Errorf("unknown preset %q (want default or two-site)", c.Preset)
+	return t, nil
 }
 
 // Resolved applies the preset; explicit numbers override it.

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,5 +105,27 @@ func TestIsLoopback(t *testing.T) {
 		if IsLoopback(addr) != want {
 			t.Errorf("IsLoopback(%q) != %v", addr, want)
 		}
+	}
+}
+
+func TestPortalOverride(t *testing.T) {
+	c := &Config{Preset: "two-site", Portals: map[string][]string{"node1": {"10.244.1.5"}, "node3": {"10.244.1.6:3261"}}}
+	topo, err := c.ResolvedTopology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, n := range topo.Nodes {
+		got[n.Name] = strings.Join(n.Portals, ",")
+	}
+	if got["node1"] != "10.244.1.5:3260" || got["node3"] != "10.244.1.6:3261" || got["node2"] != "127.0.0.2:3260" {
+		t.Fatalf("portals %v", got)
+	}
+	if _, err := (&Config{Portals: map[string][]string{"node9": {"1.2.3.4"}}}).ResolvedTopology(); err == nil {
+		t.Fatal("unknown node accepted")
+	}
+	// The preset itself is not modified.
+	if d, _ := (&Config{}).ResolvedTopology(); d.Nodes[0].Portals[0] != "127.0.0.1:3260" {
+		t.Fatalf("default topology changed: %v", d.Nodes[0].Portals)
 	}
 }

@@ -106,3 +106,33 @@ func TestISCSIDataPathWithLibiscsi(t *testing.T) {
 		t.Fatalf("LUN still visible after rmvdiskhostmap:\n%s", out)
 	}
 }
+
+// TestPortalOverride: --portal moves a node's iSCSI portal (the pod IP in
+// Kubernetes); lsportip and the target both follow it.
+func TestPortalOverride(t *testing.T) {
+	e := startEmu(t, t.TempDir(), "--iscsi=true", "--iscsi-port", "-1", "--portal", "node1=127.0.0.5")
+	found := false
+	for _, p := range rows(t, mustOK(t, e.dial(), "mcsinq lsportip -delim !")) {
+		if p["node_name"] == "node1" && p["IP_address"] != "" {
+			found = true
+			if p["IP_address"] != "127.0.0.5" {
+				t.Fatalf("node1 lsportip %+v", p)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no lsportip row with an address for node1")
+	}
+	info, err := e.control().Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.ISCSIPortals) != 2 || !strings.HasPrefix(info.ISCSIPortals[0], "127.0.0.5:") {
+		t.Fatalf("portals %v", info.ISCSIPortals)
+	}
+	c, err := net.DialTimeout("tcp", info.ISCSIPortals[0], 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}

@@ -21,6 +21,7 @@ type Options struct {
 	Users          []string // NAME:PASSWORD
 	AuthorizedKeys []string // NAME:FILE
 	PasswordFiles  []string // NAME:FILE
+	Portals        []string // NODE=IP[:PORT]
 	Preset         string
 	ArrayLimits    bool
 	ISCSI          bool
@@ -48,6 +49,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.Var(listFlag{&o.Users}, "user", "CLI account NAME:PASSWORD; repeatable. Visible in ps: prefer users[].passwordFile in --config outside demos (users)")
 	fs.Var(listFlag{&o.PasswordFiles}, "password-file", "NAME:FILE, the password of user NAME in FILE (e.g. a mounted Secret key); repeatable, not visible in ps (users[].passwordFile)")
 	fs.Var(listFlag{&o.AuthorizedKeys}, "authorized-keys", "NAME:FILE, an OpenSSH authorized_keys file for user NAME; repeatable (users[].authorizedKeysFile)")
+	fs.Var(listFlag{&o.Portals}, "portal", "NODE=IP[:PORT], replace a node's iSCSI portal (e.g. node1=$(POD_IP)); repeatable (portals)")
 	fs.StringVar(&o.Preset, "preset", "default", "topology: default (1 I/O group, 2 nodes) or two-site (preset)")
 	fs.BoolVar(&o.ArrayLimits, "array-limits", false, "apply the real array's SSH limits: 32 sessions, 3 new connections/s (ssh.limits.preset: array)")
 	fs.BoolVar(&o.ISCSI, "iscsi", true, "serve the iSCSI target on every node portal (iscsi.enabled)")
@@ -93,6 +95,16 @@ func (o *Options) Resolve() (*config.Config, error) {
 	}
 	if o.set["iscsi-port"] {
 		c.ISCSI.Port = o.ISCSIPort
+	}
+	if len(o.Portals) > 0 {
+		c.Portals = map[string][]string{} // --portal replaces the file's map
+	}
+	for _, v := range o.Portals {
+		node, ip, ok := strings.Cut(v, "=")
+		if !ok || node == "" || ip == "" {
+			return nil, fmt.Errorf("--portal %q: want NODE=IP[:PORT]", v)
+		}
+		c.Portals[node] = append(c.Portals[node], ip)
 	}
 	for _, v := range o.Users {
 		u, err := config.ParseUserFlag(v)

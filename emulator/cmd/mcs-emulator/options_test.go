@@ -57,16 +57,29 @@ func TestResolve_PasswordFile(t *testing.T) {
 	}
 }
 
+func TestResolve_PortalFlag(t *testing.T) {
+	c, err := resolve(t, "--preset", "two-site", "--portal", "node1=10.244.1.5", "--portal", "node1=10.244.1.7").Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo, _ := c.ResolvedTopology()
+	if p := topo.Nodes[0].Portals; len(p) != 2 || p[0] != "10.244.1.5:3260" || p[1] != "10.244.1.7:3260" {
+		t.Fatalf("node1 portals %v", p)
+	}
+}
+
 func TestResolve_Rejects(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfg, []byte("topology: {clusterName: x}\n"), 0o600)
 	for name, args := range map[string][]string{
-		"user without password": {"--user", "admin"},
-		"bad authorized-keys":   {"--authorized-keys", "nofile"},
-		"bad password-file":     {"--password-file", "nofile"},
-		"bad preset":            {"--preset", "moon"},
-		"preset and topology":   {"--config", cfg, "--preset", "two-site"},
-		"bad ssh addr":          {"--ssh-addr", "nowhere"},
+		"user without password":  {"--user", "admin"},
+		"bad authorized-keys":    {"--authorized-keys", "nofile"},
+		"bad password-file":      {"--password-file", "nofile"},
+		"bad portal":             {"--portal", "node1"},
+		"portal of unknown node": {"--portal", "node7=10.0.0.1"},
+		"bad preset":             {"--preset", "moon"},
+		"preset and topology":    {"--config", cfg, "--preset", "two-site"},
+		"bad ssh addr":           {"--ssh-addr", "nowhere"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := resolve(t, args...)
