@@ -46,11 +46,15 @@ func (b *StaticBackend) LUNs(initiator string, _ int) []scsi.LUNInfo {
 	return out
 }
 
-// CHAPSecret implements Backend.
+// CHAPSecret implements Backend; a secret set for AnyInitiator applies to
+// initiators without their own.
 func (b *StaticBackend) CHAPSecret(initiator string) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.secrets[initiator]
+	if s, ok := b.secrets[initiator]; ok {
+		return s
+	}
+	return b.secrets[AnyInitiator]
 }
 
 // Subscribe implements Backend.

@@ -31,16 +31,26 @@ func main() {
 		port      = flag.Int("port", iscsi.DefaultPort, "portal TCP port")
 		advertise = flag.String("advertise", "", "listen=advertised pairs, comma separated (e.g. 127.0.0.1:3260=10.0.2.100:3260)")
 		product   = flag.String("product", "MCS", "INQUIRY product id")
+		chapFile  = flag.String("chap-secret-file", "", "file holding a CHAP secret every initiator must use")
 	)
 	klog.InitFlags(nil)
 	flag.Parse()
-	if err := run(*file, *size, *lun, *uid, *thin, *cluster, *portals, *port, *advertise, *product); err != nil {
+	secret := ""
+	if *chapFile != "" {
+		b, err := os.ReadFile(*chapFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mcs-iscsi-target:", err)
+			os.Exit(1)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	if err := run(*file, *size, *lun, *uid, *thin, *cluster, *portals, *port, *advertise, *product, secret); err != nil {
 		fmt.Fprintln(os.Stderr, "mcs-iscsi-target:", err)
 		os.Exit(1)
 	}
 }
 
-func run(file string, size, lun uint64, uid string, thin bool, cluster, portals string, port int, advertise, product string) error {
+func run(file string, size, lun uint64, uid string, thin bool, cluster, portals string, port int, advertise, product, secret string) error {
 	if file == "" {
 		return fmt.Errorf("-file is required")
 	}
@@ -72,6 +82,7 @@ func run(file string, size, lun uint64, uid string, thin bool, cluster, portals 
 	}
 	b.Map(iscsi.AnyInitiator, scsi.LUNInfo{LUN: lun, VdiskID: 0, Name: "vdisk0", UID: strings.ToUpper(uid),
 		CapacityBytes: size, Path: file, Thin: thin, PreferredNode: 1, PartnerNode: partner})
+	b.SetCHAPSecret(iscsi.AnyInitiator, secret)
 	adv := map[string]string{}
 	for _, pair := range strings.Split(advertise, ",") {
 		if k, v, ok := strings.Cut(pair, "="); ok {
