@@ -99,18 +99,30 @@ func (t *table) render(o *outOpts) []byte {
 	if len(t.rows) == 0 {
 		return nil
 	}
-	var b strings.Builder
 	if o.delim != "" {
+		n := 0
+		for _, f := range t.header {
+			n += len(f) + 1
+		}
+		buf := make([]byte, 0, n*(len(t.rows)+1)*2)
+		writeRow := func(r []string) {
+			for i, f := range r {
+				if i > 0 {
+					buf = append(buf, o.delim...)
+				}
+				buf = append(buf, f...)
+			}
+			buf = append(buf, '\n')
+		}
 		if !o.nohdr {
-			b.WriteString(strings.Join(t.header, o.delim))
-			b.WriteByte('\n')
+			writeRow(t.header)
 		}
 		for _, r := range t.rows {
-			b.WriteString(strings.Join(r, o.delim))
-			b.WriteByte('\n')
+			writeRow(r)
 		}
-		return []byte(b.String())
+		return buf
 	}
+	var b strings.Builder
 	width := make([]int, len(t.header))
 	all := t.rows
 	if !o.nohdr {

@@ -178,7 +178,14 @@ func (a *Array) nodesOf(iogrp int) []*TopoNode {
 // uid is the vdisk_UID: 6005076 + 9 hex of the cluster id + 16 hex serial
 // (mcs-cli.md §3.2); stable across renames, never reused.
 func (a *Array) uid(v *VDisk) string {
-	return fmt.Sprintf("6005076%s%016X", upper(a.topo.ClusterID[7:16]), v.Serial)
+	const digits = "0123456789ABCDEF"
+	var b [32]byte
+	copy(b[:], "6005076")
+	copy(b[7:], upper(a.topo.ClusterID[7:16]))
+	for i, s := 31, v.Serial; i >= 16; i, s = i-1, s>>4 {
+		b[i] = digits[s&0xf]
+	}
+	return string(b[:])
 }
 
 func upper(s string) string {
