@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 	"k8s.io/klog/v2"
 
 	"github.com/instorage-csi/instorage-csi/emulator/cli"
@@ -29,10 +24,6 @@ import (
 
 // shutdownGrace is how long SIGTERM waits for commands in flight.
 const shutdownGrace = 10 * time.Second
-
-// KnownHostsFile is written into the state dir at start so OpenSSH and
-// driver configs can pin the host key (knownHostsFile).
-const KnownHostsFile = "known_hosts"
 
 func runServe(ctx context.Context, args []string) error {
 	var o Options
@@ -49,15 +40,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(c.Users) == 0 {
-		if !config.IsLoopback(c.SSH.Addr) {
-			return fmt.Errorf("no CLI account configured and SSH listens on %s; give --user or users in --config", c.SSH.Addr)
-		}
-		klog.InfoS("WARNING: no CLI account configured; using the demo account admin:admin. Only for demos on loopback; give --user NAME:PASSWORD or users in --config",
-			"user", config.DemoUser)
-		c.Users = []config.User{{Name: config.DemoUser, Password: config.DemoPassword}}
-	}
-	creds, err := config.Credentials(c.Users)
+	creds, err := accounts(c)
 	if err != nil {
 		return err
 	}
@@ -140,96 +123,36 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("faults: %w", err)
 	}
 
-	var ctlAddr string
-	var ctlDone <-chan error
-	var ctl *http.Server
-	if c.Control.Addr != "off" {
-		mux := control.NewHandler(control.Config{
-			Injector: inj, Array: arr, Gatherer: reg, Token: token,
-			Console: console.Handler(console.Sources{Runner: arrayCLI, Log: cmdLog}),
-			Info: func() control.Info {
-				return control.Info{Version: version, SSHAddr: sshAddr.String(), HostKeyFingerprint: fp,
-					ISCSIPortals: portals, StateDir: c.StateDir}
-			},
-		})
-		ctl = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		ln, err := net.Listen("tcp", c.Control.Addr)
-		if err != nil {
-			return fmt.Errorf("control API: %w", err)
-		}
-		ctlAddr = ln.Addr().String()
-		done := make(chan error, 1)
-		go func() { done <- ctl.Serve(ln) }()
-		ctlDone = done
-		klog.InfoS("Control API listening", "addr", ctlAddr, "token", token != "")
+	ctl, err := startControl(c.Control.Addr, token, control.Config{
+		Injector: inj, Array: arr, Gatherer: reg, Token: token,
+		Console: console.Handler(console.Sources{Runner: arrayCLI, Log: cmdLog}),
+		Info: func() control.Info {
+			return control.Info{Version: version, SSHAddr: sshAddr.String(), HostKeyFingerprint: fp,
+				ISCSIPortals: portals, StateDir: c.StateDir}
+		},
+	})
+	if err != nil {
+		return err
 	}
 
-	klog.InfoS("mcs-emulator ready", "ssh", sshAddr.String(), "hostKey", fp, "control", ctlAddr,
+	klog.InfoS("mcs-emulator ready", "ssh", sshAddr.String(), "hostKey", fp, "control", ctl.addr,
 		"iscsi", portals, "stateDir", c.StateDir, "version", version)
 	// One machine-readable line on stdout for scripts and tests.
-	fmt.Printf("mcs-emulator ready ssh=%s control=%s hostkey=%s\n", sshAddr, orOff(ctlAddr), fp)
+	fmt.Printf("mcs-emulator ready ssh=%s control=%s hostkey=%s\n", sshAddr, orOff(ctl.addr), fp)
 
 	select {
 	case <-ctx.Done():
 		klog.InfoS("Shutting down", "grace", shutdownGrace)
 	case err := <-sshDone:
 		return fmt.Errorf("SSH server stopped: %w", err)
-	case err := <-ctlDone:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("control API stopped: %w", err)
-		}
+	case err := <-ctl.done:
+		return fmt.Errorf("control API stopped: %w", err)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		klog.InfoS("Closing SSH connections still open after grace period", "err", err)
 	}
-	if ctl != nil {
-		_ = ctl.Shutdown(sctx)
-	}
+	ctl.shutdown(sctx)
 	return nil
-}
-
-func orOff(s string) string {
-	if s == "" {
-		return "off"
-	}
-	return s
-}
-
-// controlToken reads control.tokenFile; a non-loopback control API without
-// one is refused, since it can change array state.
-func controlToken(c *config.Config) (string, error) {
-	if c.Control.Addr == "off" {
-		return "", nil
-	}
-	if c.Control.TokenFile == "" {
-		if !config.IsLoopback(c.Control.Addr) {
-			return "", fmt.Errorf("control API on %s needs control.tokenFile (or listen on loopback)", c.Control.Addr)
-		}
-		return "", nil
-	}
-	b, err := os.ReadFile(c.Control.TokenFile)
-	if err != nil {
-		return "", fmt.Errorf("control token: %w", err)
-	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
-		return "", fmt.Errorf("control token file %s is empty", c.Control.TokenFile)
-	}
-	return t, nil
-}
-
-// writeKnownHosts records the host key as an OpenSSH known_hosts line for
-// the bound address (and 127.0.0.1 when listening on all addresses).
-func writeKnownHosts(dir, addr string, key gossh.PublicKey) error {
-	host, port, _ := net.SplitHostPort(addr)
-	var hosts []string
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		hosts = append(hosts, knownhosts.Normalize(net.JoinHostPort("127.0.0.1", port)))
-	} else {
-		hosts = append(hosts, knownhosts.Normalize(addr))
-	}
-	line := knownhosts.Line(hosts, key) + "\n"
-	return os.WriteFile(filepath.Join(dir, KnownHostsFile), []byte(line), 0o644)
 }
