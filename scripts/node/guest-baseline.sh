@@ -1,6 +1,7 @@
 # Guest job (prepend scripts/vm/jobs/lib.sh): the bare-script baseline for the
 # node benchmark — node records, login on both portals, wait for the multipath
-# map, mkfs.ext4, mount — timed like NodeStage+NodePublish, then torn down.
+# map, mkfs.ext4, mount — timed like NodeStage+NodePublish, then torn down (filesystem
+# signature wiped, so the next timed NodeStage formats an empty disk too).
 # Env: VDISK_UID, LUN, IQN1, IQN2.
 UID_LC=$(echo "${VDISK_UID:?}" | tr 'A-F' 'a-f') W=3$UID_LC
 P1=10.0.2.100:3260 P2=10.0.2.101:3260
@@ -17,6 +18,7 @@ mkdir -p $MNT && t mount "/dev/mapper/$W" $MNT || fail mount
 t1=$(date +%s%N)
 echo "TIMING baseline_ms=$(((t1 - t0) / 1000000))"
 umount $MNT
+wipefs -a -q "/dev/mapper/$W" # the next timed stage must also find an empty disk and mkfs it
 t multipath -f "$W" || true
 for d in /sys/block/sd*; do
 	[ "$(cat "$d/device/wwid" 2>/dev/null)" = "naa.$UID_LC" ] && echo 1 >"$d/device/delete"

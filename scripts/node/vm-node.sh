@@ -12,11 +12,11 @@
 #   → fs-verify (B: checksums equal; stays published) → array: expandvdisksize B +1 GiB
 #   → expand (B, new process: rescan, multipathd resize, resize2fs online; data intact; unstage)
 #   → block (C: block volume publish, write/read through the published file, unstage)
-#   → baseline (D) → clean (no sd/dm/session of any of them).
+#   → benchmark (D: NODE_BENCH_ROUNDS interleaved rounds, medians) → clean (no sd/dm/session left).
 # NODE_TARGET=tgt runs the same Node service phases against a private tgtd (scripts/vm/tgt.sh: one
 # LUN, NAA 6 WWID 6000…0001, two portals) for when the emulator's iSCSI target is not available:
 #   fs-write → fs-verify (new process: data intact) → unstage (new process, from the record)
-#   → block → baseline → clean. No snapshot/expand there (tgt has neither).
+#   → block → benchmark → clean. No snapshot/expand there (tgt has neither).
 # Env: NODE_TARGET (auto|emulator|tgt; auto = emulator if its iSCSI portal answers, else tgt), EMULATOR (prebuilt mcs-emulator), NODE_TEST (prebuilt
 #      node.test), EMU_ISCSI_PORT (13280), EMU_SSH_PORT (12232), TGT_PORT (13290), KEEP_STATE=1.
 # Exit code 0 when every phase passed.
@@ -62,6 +62,17 @@ ENVS=()
 cat "$VM_DIR/jobs/lib.sh" "$NODE_DIR/guest-node.sh" >"$ST/guest-node.sh"
 cat "$VM_DIR/jobs/lib.sh" "$NODE_DIR/guest-baseline.sh" >"$ST/guest-baseline.sh"
 phase() { "$VM_DIR/run.sh" exec --state "$ST/vm" --timeout 620 "${ENVS[@]}" "$@" | tee -a "$ST/phases.log"; }
+# bench: ROUNDS interleaved runs of the bare script and of NodeStage+NodePublish (fs-write) on the
+# volume in ENVS, baseline first; both format an empty disk every time.
+ROUNDS=${NODE_BENCH_ROUNDS:-3}
+bench() {
+	local i
+	for i in $(seq "$ROUNDS"); do
+		vm_log "benchmark round $i/$ROUNDS"
+		phase "$ST/guest-baseline.sh" | sed -n 's/^TIMING baseline_ms=/BENCH base baseline_ms=/p' >>"$ST/phases.log"
+		phase "$ST/guest-node.sh" fs-write | sed -n 's/^TIMING stage_ms=[0-9]* stage_publish_ms=/BENCH ours stage_publish_ms=/p' >>"$ST/phases.log"
+	done
+}
 
 if [ "$TARGET" = auto ]; then
 	# The emulator when its iSCSI target answers, else tgt (the Node flows are the same).
@@ -88,8 +99,7 @@ if [ "$TARGET" = tgt ]; then
 	phase "$ST/guest-node.sh" unstage
 	vm_log "tgt LUN 1 as a block volume"
 	phase "$ST/guest-node.sh" block
-	vm_log "bare-script baseline on the same LUN"
-	phase "$ST/guest-baseline.sh"
+	bench
 	phase "$ST/guest-node.sh" clean
 else
 	# The array: scripts/vm/emulator.sh (portals advertised as the guest's addresses, pinned host key).
@@ -146,16 +156,17 @@ else
 	mkvol nodeC && map nodeC && envs nodeC
 	phase "$ST/guest-node.sh" block
 
-	vm_log "D: bare-script baseline (login + wait + mkfs + mount)"
+	vm_log "D: benchmark volume"
 	mkvol nodeD && map nodeD && envs nodeD
-	phase "$ST/guest-baseline.sh"
+	bench
 
 	for v in nodeA nodeB nodeC; do
 		envs "$v"
 		phase "$ST/guest-node.sh" clean
 	done
 fi
-ours=$(grep -o 'stage_publish_ms=[0-9]*' "$ST/phases.log" | head -1 | cut -d= -f2)
-base=$(grep -o 'baseline_ms=[0-9]*' "$ST/phases.log" | head -1 | cut -d= -f2)
-vm_log "NodeStage+NodePublish (fresh 1 GiB, 2 paths, mkfs) ${ours} ms; bare script ${base} ms; ratio $(awk -v a="$ours" -v b="$base" 'BEGIN{printf "%.2f", a/b}')"
+median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+ours=$(grep -o 'BENCH ours stage_publish_ms=[0-9]*' "$ST/phases.log" | cut -d= -f2 | median)
+base=$(grep -o 'BENCH base baseline_ms=[0-9]*' "$ST/phases.log" | cut -d= -f2 | median)
+vm_log "benchmark, median of $ROUNDS interleaved rounds: NodeStage+NodePublish ${ours} ms, bare script ${base} ms, ratio $(awk -v a="$ours" -v b="$base" 'BEGIN{printf "%.2f", a/b}') (goal <= 1.2)"
 vm_log "vm-node OK in $(($(vm_now_ms) - t0)) ms; logs in $ST"
