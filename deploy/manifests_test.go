@@ -507,14 +507,66 @@ func TestHelmChart_RendersSameProperties(t *testing.T) {
 	if _, err := os.Stat("helm/instorage-csi/Chart.yaml"); err != nil {
 		t.Fatalf("Helm chart missing: %v", err)
 	}
-	objs := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi")
+	objs := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi", "--kube-version", "1.37.0")
 	checkWorkloads(t, "helm", objs)
 	checkRBAC(t, "helm", objs)
 	checkImages(t, "helm", objs)
 	checkClasses(t, "helm", objs)
-	demo := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi",
+	if os.Getenv("KUBECTL") != "" {
+		sameContent(t, render(t, "KUBECTL", "kustomize", "kubernetes/overlays/production"), objs, "production")
+	}
+	demo := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi", "--kube-version", "1.37.0",
 		"-f", "helm/instorage-csi/values-demo.yaml")
 	if findObj(demo, "StatefulSet", "mcs-emulator") == nil {
 		t.Error("helm demo values do not deploy the emulator")
+	}
+	if os.Getenv("KUBECTL") != "" {
+		sameContent(t, render(t, "KUBECTL", "kustomize", "kubernetes/overlays/demo"), demo, "demo")
+	}
+}
+
+// sameContent checks the chart renders the overlay's workloads: same containers,
+// images, args and mounts (object names aside from kustomize's hash suffixes).
+func sameContent(t *testing.T, kust, helm []object, what string) {
+	t.Helper()
+	for _, k := range kust {
+		if podSpec(k) == nil {
+			continue
+		}
+		h := findObj(helm, k.kind(), k.name())
+		if h == nil {
+			t.Errorf("%s: chart lacks %s %s", what, k.kind(), k.name())
+			continue
+		}
+		for _, kc := range containers(k) {
+			hc := findContainer(h, str(kc, "name"))
+			if hc == nil {
+				t.Errorf("%s: chart's %s lacks container %s", what, k.name(), str(kc, "name"))
+				continue
+			}
+			if str(kc, "image") != str(hc, "image") || !slices.Equal(args(kc), args(hc)) {
+				t.Errorf("%s: %s/%s differs:\n kustomize %s %v\n helm      %s %v", what, k.name(), str(kc, "name"),
+					str(kc, "image"), args(kc), str(hc, "image"), args(hc))
+			}
+			var km, hm []string
+			for _, m := range list(kc, "volumeMounts") {
+				km = append(km, str(m, "mountPath"))
+			}
+			for _, m := range list(hc, "volumeMounts") {
+				hm = append(hm, str(m, "mountPath"))
+			}
+			sort.Strings(km)
+			sort.Strings(hm)
+			if !slices.Equal(km, hm) {
+				t.Errorf("%s: %s/%s mounts differ: kustomize %v, helm %v", what, k.name(), str(kc, "name"), km, hm)
+			}
+		}
+	}
+	for _, kind := range []string{"StorageClass", "VolumeSnapshotClass", "ClusterRole", "CSIDriver"} {
+		for _, k := range kust {
+			if k.kind() == kind && findObj(helm, kind, k.name()) == nil {
+				t.Errorf("%s: chart lacks %s %s", what, kind, k.name())
+			}
+		}
 	}
 }
