@@ -403,3 +403,46 @@ func TestDataOut_BadDataSNFailsTaskNotSession(t *testing.T) {
 		t.Fatalf("session unusable after the failed task: %v %d", err, res.status)
 	}
 }
+
+func tmfRequest(ti *testInitiator, fn byte, lun byte, ref uint32) (*PDU, error) {
+	ti.itt++
+	p := &PDU{}
+	p.BHS[0] = opTMFReq | flagImmediate
+	p.BHS[1] = 0x80 | fn
+	p.BHS[9] = lun
+	p.setU32(16, ti.itt)
+	p.setU32(20, ref)
+	p.setU32(24, ti.cmdSN)
+	return ti.exchange(p)
+}
+
+func TestTaskManagement_AbortUnknownTaskAndTargetReset(t *testing.T) {
+	f := startTarget(t, Config{})
+	f.be.Map(hostIQN, f.vdisk(t, 1, "60050760000000000000000000000001", 1<<20))
+	a, err := dialLogin(f.addr1, hostIQN, loginOpts{target: testIQN1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.logout()
+	a.command(1, make([]byte, 6), nil, 0)
+	r, err := tmfRequest(a, tmfAbortTask, 1, 0x1234)
+	if err != nil || r.opcode() != opTMFResp || r.BHS[2] != tmfRespNoTask {
+		t.Fatalf("ABORT TASK of an unknown tag: %v resp %d", err, r.BHS[2])
+	}
+	r, err = tmfRequest(a, tmfLUNReset, 9, reservedTag)
+	if err != nil || r.BHS[2] != tmfRespNoLUN {
+		t.Fatalf("LUN RESET of an unmapped LUN: %v resp %d", err, r.BHS[2])
+	}
+	r, err = tmfRequest(a, tmfTargetWarm, 0, reservedTag)
+	if err != nil || r.BHS[2] != tmfRespComplete {
+		t.Fatalf("TARGET WARM RESET: %v resp %d", err, r.BHS[2])
+	}
+	res, _ := a.command(1, make([]byte, 6), nil, 0)
+	if res.status != 2 || senseASC(res) != 0x2903 {
+		t.Fatalf("TUR after target reset: status %d asc %04x", res.status, senseASC(res))
+	}
+	r, err = tmfRequest(a, tmfClearACA, 1, reservedTag)
+	if err != nil || r.BHS[2] != tmfRespNotSupported {
+		t.Fatalf("CLEAR ACA: %v resp %d", err, r.BHS[2])
+	}
+}
