@@ -526,13 +526,13 @@ func TestShutdownWaitsForCommandsThenDropsIdleConnections(t *testing.T) {
 }
 
 func TestIdleTimeoutClosesQuietConnectionsOnly(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+	ts := startServer(t, func(c *Config) { c.IdleTimeout = time.Second })
 	quiet, chatty := ts.admin(t), ts.admin(t)
 	run(t, quiet, "echo a")
 	run(t, chatty, "echo a")
-	for range 8 { // 800ms of keepalives, each well inside the idle timeout
+	for range 10 { // 2s of keepalives, each well inside the idle timeout
 		chatty.SendRequest("keepalive@openssh.com", true, nil)
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	if _, _, _, err := tryRun(quiet, "echo b"); err == nil {
 		t.Fatal("idle connection survived the idle timeout")
