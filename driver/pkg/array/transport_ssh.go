@@ -23,6 +23,7 @@ const (
 	DefaultDialBurst         = 3
 	DefaultDialTimeout       = 20 * time.Second
 	DefaultKeepaliveInterval = 30 * time.Second
+	DefaultIdleTimeout       = 5 * time.Minute
 )
 
 // SSHOptions configures an SSHTransport. Zero values take the defaults.
@@ -44,7 +45,11 @@ type SSHOptions struct {
 	DialBurst         int           // default 3
 	DialTimeout       time.Duration // TCP connect + SSH handshake; default 20s
 	KeepaliveInterval time.Duration // default 30s; negative disables
-	Metrics           *Metrics
+	// IdleTimeout closes connections unused this long, keeping one warm,
+	// so a burst does not hold array sessions forever. Default 5m;
+	// negative disables.
+	IdleTimeout time.Duration
+	Metrics     *Metrics
 }
 
 // SSHTransport is a small pool of persistent SSH connections to one array.
@@ -65,9 +70,10 @@ type SSHTransport struct {
 }
 
 type sshConn struct {
-	client *ssh.Client
-	active int
-	broken bool
+	client   *ssh.Client
+	active   int
+	broken   bool
+	lastUsed time.Time
 }
 
 var _ Transport = (*SSHTransport)(nil)
@@ -103,6 +109,9 @@ func NewSSHTransport(o SSHOptions) (*SSHTransport, error) {
 	}
 	if o.KeepaliveInterval == 0 {
 		o.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.ArrayName == "" {
 		o.ArrayName = o.Addr

@@ -614,3 +614,38 @@ func TestSSH_KeyboardInteractivePassword(t *testing.T) {
 		_ = tr.Close()
 	}
 }
+
+func TestSSH_IdleConnectionsClosedKeepingOne(t *testing.T) {
+	d := newTestSSHD(t)
+	tr := d.transport(t, func(o *SSHOptions) {
+		o.MaxConns, o.MaxSessions, o.IdleTimeout, o.KeepaliveInterval = 4, 4, 200*time.Millisecond, -1
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "sleep", "150"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := tr.Conns(); n != 4 {
+		t.Fatalf("burst opened %d connections, want 4", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tr.Conns() > 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := tr.Conns(); n != 1 {
+		t.Fatalf("%d connections left after idling, want 1 kept warm", n)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if n := tr.Conns(); n != 1 {
+		t.Fatalf("the last connection was closed too (%d left)", n)
+	}
+	if _, _, err := tr.Run(context.Background(), []string{"mcsinq", "lssystem", "-delim", "!"}); err != nil || d.conns.Load() != 4 {
+		t.Fatalf("err %v, dials %d (the warm connection should serve it)", err, d.conns.Load())
+	}
+}

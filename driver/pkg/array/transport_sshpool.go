@@ -82,8 +82,32 @@ func (t *SSHTransport) acquire(ctx context.Context) (*sshConn, error) {
 func (t *SSHTransport) release(c *sshConn) {
 	t.mu.Lock()
 	c.active--
+	c.lastUsed = time.Now()
 	t.notifyLocked()
 	t.mu.Unlock()
+}
+
+// closeIfIdle closes c when nothing used it for IdleTimeout and another
+// connection stays open; it reports whether c was closed.
+func (t *SSHTransport) closeIfIdle(c *sshConn) bool {
+	t.mu.Lock()
+	if c.broken || c.active > 0 || len(t.conns) < 2 || time.Since(c.lastUsed) < t.o.IdleTimeout {
+		t.mu.Unlock()
+		return false
+	}
+	c.broken = true
+	for i, x := range t.conns {
+		if x == c {
+			t.conns = append(t.conns[:i], t.conns[i+1:]...)
+			break
+		}
+	}
+	t.notifyLocked()
+	t.mu.Unlock()
+	_ = c.client.Close()
+	t.o.Metrics.addConns(t.o.ArrayName, -1)
+	klog.V(2).InfoS("Closed idle SSH connection to array", "array", t.o.ArrayName, "addr", t.o.Addr)
+	return true
 }
 
 // drop removes a broken connection from the pool; the next command dials.
@@ -116,17 +140,26 @@ func (t *SSHTransport) drop(c *sshConn, why string, err error) {
 func (t *SSHTransport) watch(c *sshConn) {
 	closed := make(chan error, 1)
 	go func() { closed <- c.client.Wait() }()
-	var tick <-chan time.Time
+	var tick, idleTick <-chan time.Time
 	if t.o.KeepaliveInterval > 0 {
 		tk := time.NewTicker(t.o.KeepaliveInterval)
 		defer tk.Stop()
 		tick = tk.C
+	}
+	if t.o.IdleTimeout > 0 {
+		tk := time.NewTicker(t.o.IdleTimeout / 2)
+		defer tk.Stop()
+		idleTick = tk.C
 	}
 	for {
 		select {
 		case err := <-closed:
 			t.drop(c, "connection closed", err)
 			return
+		case <-idleTick:
+			if t.closeIfIdle(c) {
+				return
+			}
 		case <-tick:
 			reply := make(chan error, 1)
 			go func() {
