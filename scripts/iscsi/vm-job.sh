@@ -14,9 +14,10 @@ grep -q "^$P2,2 $IQN2\$" /tmp/st || fail "node2 not advertised as $P2"
 step "login to both nodes"
 t iscsiadm -m node --login
 t iscsiadm -m session -R >/dev/null
-t udevadm settle -t 30
-wait_for 30 "node1 path" test -b "/dev/disk/by-path/ip-$P1-iscsi-$IQN1-lun-1"
-wait_for 30 "node2 path" test -b "/dev/disk/by-path/ip-$P2-iscsi-$IQN2-lun-1"
+# Under a loaded TCG host udev can lag: settle best-effort, then poll.
+T=120 t udevadm settle -t 90 || true
+wait_for 90 "node1 path" test -b "/dev/disk/by-path/ip-$P1-iscsi-$IQN1-lun-1"
+wait_for 90 "node2 path" test -b "/dev/disk/by-path/ip-$P2-iscsi-$IQN2-lun-1"
 d1=$(path_dev "$P1" "$IQN1" 1) d2=$(path_dev "$P2" "$IQN2" 1)
 w1=$(wwid "$d1") w2=$(wwid "$d2")
 echo "node1 $d1 wwid $w1; node2 $d2 wwid $w2"
@@ -26,7 +27,7 @@ t sg_vpd -p di "$d1" || true
 t sg_rtpg -d "$d1" || true
 
 step "multipath: one map, ALUA groups (node1 optimized, node2 non-optimized)"
-wait_for 30 "/dev/mapper/$w1" test -b "/dev/mapper/$w1"
+wait_for 90 "/dev/mapper/$w1" test -b "/dev/mapper/$w1"
 for _ in $(seq 50); do [ "$(mpath_paths "$w1")" = 2 ] && break; sleep 0.2; done
 t multipath -ll "$w1" | tee /tmp/mp
 [ "$(mpath_paths "$w1")" = 2 ] || fail "map does not have 2 active paths"
