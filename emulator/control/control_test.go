@@ -127,3 +127,15 @@ func TestInfoAndMetrics(t *testing.T) {
 		t.Fatalf("metrics: %d %q", resp.StatusCode, body)
 	}
 }
+
+func TestMutationsNeedJSONContentType(t *testing.T) {
+	c, in, _ := start(t, "")
+	resp, err := http.Post(c.BaseURL+"/faults", "text/plain", strings.NewReader(`{"drop":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || len(in.List()) != 0 {
+		t.Fatalf("text/plain POST: %s, %d rules", resp.Status, len(in.List()))
+	}
+}

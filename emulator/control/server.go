@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -174,8 +175,13 @@ func (h *handler) setPool(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// decode reads a small JSON body strictly.
+// decode reads a small JSON body strictly. Requiring the JSON content type
+// makes browsers preflight cross-site requests, which this API never
+// approves, so a web page cannot change faults on a developer's emulator.
 func decode(r *http.Request, v any) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return errors.New("Content-Type must be application/json")
+	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
