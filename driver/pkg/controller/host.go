@@ -48,7 +48,16 @@ func (s *Server) ensureHost(ctx context.Context, a *Array, n volumeid.Node, site
 	}
 	if _, err := a.Client.MkHost(ctx, args); err != nil {
 		if array.IsAlreadyExists(err) {
-			return s.ensureHost(ctx, a, volumeid.Node{Name: n.Name, IQN: n.IQN, WWPNs: n.WWPNs}, site)
+			// Made meanwhile (another controller, or our own dropped reply):
+			// check its ports once, without looping on a confused array.
+			h, err := a.Client.LsHost(ctx, name)
+			if err != nil {
+				return array.Host{}, toStatus(err, "reading host "+name)
+			}
+			if !hostHasPorts(h, n) {
+				return array.Host{}, status.Errorf(codes.FailedPrecondition, "array host %s exists with other ports", name)
+			}
+			return h, nil
 		}
 		return array.Host{}, toStatus(err, "creating host "+name)
 	}

@@ -62,6 +62,38 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 		return nil, status.Errorf(codes.NotFound, "vdisk %s is not a volume", v.Name)
 	}
 	hostName := s.hostName(node)
+	maps, err := s.mapToHost(ctx, a, v, node, hostName, req.GetVolumeCapability())
+	if err != nil {
+		return nil, err
+	}
+	luns := map[string]int{} // I/O group id → SCSI id (§3.7)
+	for _, m := range maps {
+		if m.HostName == hostName {
+			luns[m.IOGroupID] = m.SCSIID
+		}
+	}
+	if len(luns) == 0 {
+		return nil, status.Errorf(codes.Internal, "vdisk %s was mapped to %s but the map is not listed", v.Name, hostName)
+	}
+	hv := host.Volume{Link: s.opts.Link, UID: strings.ToLower(v.UID)}
+	if s.opts.Link == host.LinkFC {
+		hv.FC, err = s.fcPaths(ctx, a, hostName, luns)
+	} else {
+		hv.ISCSI, err = s.iscsiPaths(ctx, a, node, luns)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := hv.Validate(); err != nil {
+		return nil, status.Errorf(codes.Internal, "building publish context: %v", err)
+	}
+	return &csi.ControllerPublishVolumeResponse{PublishContext: publishContext(hv)}, nil
+}
+
+// mapToHost makes sure vdisk v is mapped to the node's host object and
+// returns the vdisk's maps. It holds the host lock, so an unpublish cannot
+// remove the host between its creation and the map.
+func (s *Server) mapToHost(ctx context.Context, a *Array, v array.VDisk, node volumeid.Node, hostName string, c *csi.VolumeCapability) ([]array.HostMap, error) {
 	unlock := s.hosts.lock(a.Config.Name + "/" + hostName)
 	defer unlock()
 
@@ -69,7 +101,7 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 	if err != nil {
 		return nil, toStatus(err, "listing host maps of "+v.Name)
 	}
-	if singleNode(req.GetVolumeCapability()) {
+	if singleNode(c) {
 		for _, m := range maps {
 			if m.HostName != hostName {
 				return nil, status.Errorf(codes.FailedPrecondition, "volume %s is single-node and already published to host %s", v.Name, m.HostName)
@@ -94,28 +126,7 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 			return nil, toStatus(err, "listing host maps of "+v.Name)
 		}
 	}
-	luns := map[string]int{} // I/O group id → SCSI id (§3.7)
-	for _, m := range maps {
-		if m.HostName == hostName {
-			luns[m.IOGroupID] = m.SCSIID
-		}
-	}
-	if len(luns) == 0 {
-		return nil, status.Errorf(codes.Internal, "vdisk %s was mapped to %s but the map is not listed", v.Name, hostName)
-	}
-	hv := host.Volume{Link: s.opts.Link, UID: strings.ToLower(v.UID)}
-	if s.opts.Link == host.LinkFC {
-		hv.FC, err = s.fcPaths(ctx, a, hostName, luns)
-	} else {
-		hv.ISCSI, err = s.iscsiPaths(ctx, a, node, luns)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := hv.Validate(); err != nil {
-		return nil, status.Errorf(codes.Internal, "building publish context: %v", err)
-	}
-	return &csi.ControllerPublishVolumeResponse{PublishContext: publishContext(hv)}, nil
+	return maps, nil
 }
 
 // siteOf is the site of an I/O group, for mkhost -site with active-active
