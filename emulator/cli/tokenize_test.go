@@ -63,15 +63,15 @@ func FuzzTokenize(f *testing.F) {
 		// Re-quoting every word with single quotes must give the same words back.
 		line := ""
 		for _, w := range words {
-			q := "'"
-			for _, c := range w {
-				if c == '\'' {
-					q += `'\''`
+			q := []byte("'")
+			for i := 0; i < len(w); i++ { // bytes, not runes: input may be invalid UTF-8
+				if w[i] == '\'' {
+					q = append(q, `'\''`...)
 				} else {
-					q += string(c)
+					q = append(q, w[i])
 				}
 			}
-			line += q + "' "
+			line += string(q) + "' "
 		}
 		again, err := Tokenize(line)
 		if err != nil || !reflect.DeepEqual(again, words) && !(len(again) == 0 && len(words) == 0) {
