@@ -367,3 +367,32 @@ func TestOpen_StateDirIsExclusive(t *testing.T) {
 	b := open(t, dir, nil, 0)
 	b.Close()
 }
+
+func TestPortIPs_IPv6AndOffline(t *testing.T) {
+	topo := DefaultTopology()
+	topo.Nodes[1].Portals = []string{"[fd00::2]:3260", "127.0.0.2:3260"}
+	a, err := OpenWithOptions(t.TempDir(), topo, Options{TickInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var v6 *PortIPView
+	ports := a.PortIPs()
+	for i := range ports {
+		if ports[i].NodeName == "node2" && ports[i].IP6 != "" {
+			v6 = &ports[i]
+		}
+	}
+	if len(ports) != 6 || v6 == nil || v6.IP6 != "fd00::2" || v6.IP != "" || v6.State != "configured" {
+		t.Fatalf("%+v", ports)
+	}
+	a.SetNodeStatus("node2", false)
+	for _, p := range a.PortIPs() {
+		if p.NodeName == "node2" && !p.Failover && (p.State != "offline" || p.LinkState != "inactive") {
+			t.Fatalf("%+v", p)
+		}
+	}
+	if len(a.LUNsFor("iqn.x:y", "node2")) != 0 {
+		t.Fatal("offline node serves nothing")
+	}
+}
