@@ -17,6 +17,7 @@ import (
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
 	"github.com/instorage-csi/instorage-csi/emulator/cli"
+	"github.com/instorage-csi/instorage-csi/emulator/fault"
 	"github.com/instorage-csi/instorage-csi/emulator/model"
 	"github.com/instorage-csi/instorage-csi/emulator/sshd"
 )
@@ -24,6 +25,13 @@ import (
 // startEmulatorSSHD serves the emulator CLI over the emulator's own SSH
 // server on loopback, with the array's connection limits switched on.
 func startEmulatorSSHD(t *testing.T) (addr string, hostKey gossh.PublicKey) {
+	addr, hostKey, _ = startFaultyEmulatorSSHD(t)
+	return addr, hostKey
+}
+
+// startFaultyEmulatorSSHD is startEmulatorSSHD with the emulator's fault
+// injector between SSH and the CLI.
+func startFaultyEmulatorSSHD(t *testing.T) (addr string, hostKey gossh.PublicKey, faults *fault.Injector) {
 	t.Helper()
 	m, err := model.Open(t.TempDir(), model.DefaultTopology())
 	if err != nil {
@@ -38,7 +46,8 @@ func startEmulatorSSHD(t *testing.T) (addr string, hostKey gossh.PublicKey) {
 	if err := creds.AddPassword("superuser", "passw0rd"); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sshd.New(sshd.Config{Runner: cli.New(m), Credentials: creds, HostKey: key,
+	faults = fault.NewInjector()
+	srv, err := sshd.New(sshd.Config{Runner: faults.Wrap(cli.New(m)), Credentials: creds, HostKey: key,
 		Limits: sshd.Limits{ConnectionsPerSecond: 3, ConnectionBurst: 3}})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +57,7 @@ func startEmulatorSSHD(t *testing.T) (addr string, hostKey gossh.PublicKey) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close(); <-done })
-	return a.String(), key.PublicKey()
+	return a.String(), key.PublicKey(), faults
 }
 
 // The production path end to end: config.Storage → array.Connect → SSH
@@ -213,4 +222,68 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, want map[
 		}
 	}
 	return 0
+}
+
+// What callers can rely on when the connection fails around a command
+// (mcs-cli.md §1.3 ambiguity): queries are retried, operations report
+// ErrTransport and the caller must re-read the array.
+func TestSSHEmulator_ConnectionFaults(t *testing.T) {
+	addr, hostKey, faults := startFaultyEmulatorSSHD(t)
+	c, err := array.Connect(&config.Storage{Name: "emu", Host: addr, Username: "superuser", Password: "passw0rd",
+		HostKeyFingerprint: gossh.FingerprintSHA256(hostKey)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	add := func(r fault.Rule) {
+		if _, err := faults.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Stay under the emulator's 3 connections/s: each drop costs a redial.
+	retry := func(f func() error) error {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			err := f()
+			if err == nil || !strings.Contains(err.Error(), "connection reset") || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	add(fault.Rule{Command: "lsvdisk", Drop: true, When: fault.Before, Times: 1})
+	if err := retry(func() error { _, err := c.LsVDisks(ctx, nil); return err }); err != nil {
+		t.Fatalf("query after one dropped connection: %v", err)
+	}
+
+	add(fault.Rule{Command: "mkvdisk", Drop: true, When: fault.After, Times: 1})
+	_, err = c.MkVDisk(ctx, array.MkVDiskArgs{Name: "pvc-after", SizeBytes: 1 << 30, Pool: "Pool0"})
+	if !array.IsTransport(err) {
+		t.Fatalf("mkvdisk dropped after it ran: %v", err)
+	}
+	if err := retry(func() error { _, err := c.LsVDisk(ctx, "pvc-after"); return err }); err != nil {
+		t.Errorf("the vdisk exists although the client saw a transport error: %v", err)
+	}
+
+	add(fault.Rule{Command: "mkvdisk", Drop: true, When: fault.Before, Times: 1})
+	_, err = c.MkVDisk(ctx, array.MkVDiskArgs{Name: "pvc-before", SizeBytes: 1 << 30, Pool: "Pool0"})
+	if !array.IsTransport(err) {
+		t.Fatalf("mkvdisk dropped before it ran: %v", err)
+	}
+	if err := retry(func() error { _, err := c.LsVDisk(ctx, "pvc-before"); return err }); !array.IsNotFound(err) {
+		t.Errorf("the vdisk must not exist: %v", err)
+	}
+
+	add(fault.Rule{Command: "lssystem", Latency: &fault.Latency{Fixed: fault.Duration(3 * time.Second)}, Times: 1})
+	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := c.LsSystem(tctx); !array.IsTransport(err) || time.Since(start) > 2*time.Second {
+		t.Errorf("slow lssystem: %v after %v", err, time.Since(start))
+	}
+	if sys, err := c.LsSystem(ctx); err != nil || sys.Name != "mcs-emu" {
+		t.Errorf("after a timeout: %+v %v", sys, err)
+	}
 }
