@@ -75,6 +75,7 @@ var supportedOps = []opDesc{
 	{opServiceAction16, saReadCapacity16, true, 16}, {opServiceAction16, saGetLBAStatus, true, 16},
 	{opReportLUNs, 0, false, 12}, {opMaintenanceIn, saReportTPG, true, 12},
 	{opMaintenanceIn, saReportSupportOps, true, 12},
+	{opReadDefect10, 0, false, 10}, {opReadDefect12, 0, false, 12},
 	{opRead12, 0, false, 12}, {opWrite12, 0, false, 12}, {opWriteVerify12, 0, false, 12}, {opVerify12, 0, false, 12},
 }
 

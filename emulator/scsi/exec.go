@@ -28,6 +28,8 @@ const (
 	opReserve10        = 0x56
 	opRelease10        = 0x57
 	opModeSense10      = 0x5a
+	opReadDefect10     = 0x37
+	opReadDefect12     = 0xb7
 	opPRIn             = 0x5e
 	opPROut            = 0x5f
 	opRead16           = 0x88
@@ -172,6 +174,8 @@ func (c *cmd) run() Result {
 		return c.syncCache()
 	case opPrefetch10, opPrefetch16:
 		return c.prefetch()
+	case opReadDefect10, opReadDefect12:
+		return c.readDefectData()
 	case opPRIn:
 		return c.prIn()
 	case opPROut:

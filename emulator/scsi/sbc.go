@@ -219,6 +219,9 @@ func (c *cmd) readCapacity16() Result {
 	b := make([]byte, 32)
 	binary.BigEndian.PutUint64(b, c.dev.blocks()-1)
 	binary.BigEndian.PutUint32(b[8:], BlockSize)
+	// 8 logical blocks per 4 KiB physical block: the data file's
+	// allocation unit, so initiators align I/O and discards to it.
+	b[13] = 3
 	if c.dev.Info().Thin {
 		b[14] = 0x80 | 0x40 // LBPME, LBPRZ: unmapped blocks read as zeros
 	}
@@ -367,8 +370,9 @@ func (c *cmd) writeSame() Result {
 	}
 	block := make([]byte, BlockSize)
 	if !ndob {
-		if len(c.out) < BlockSize {
-			return check(errParamLen)
+		if len(c.out) != BlockSize {
+			// Exactly one logical block of data-out (SBC-3 §5.45).
+			return check(invalidCDBField(uint16(len(cdb) - 5)))
 		}
 		copy(block, c.out)
 	}
@@ -436,4 +440,16 @@ func (c *cmd) orWrite() Result {
 		return check(senseOf(KeyMediumError, ascWriteError))
 	}
 	return good(nil)
+}
+
+// readDefectData reports an empty defect list in the requested format: a
+// file has no grown or primary defects.
+func (c *cmd) readDefectData() Result {
+	cdb := c.normCDB()
+	if cdb[0] == opReadDefect10 {
+		alloc := int(binary.BigEndian.Uint16(cdb[7:9]))
+		return good(truncate([]byte{0, cdb[2] & 0x1f, 0, 0}, alloc))
+	}
+	alloc := int(binary.BigEndian.Uint32(cdb[6:10]))
+	return good(truncate([]byte{0, cdb[1] & 0x1f, 0, 0, 0, 0, 0, 0}, alloc))
 }
