@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -19,7 +21,14 @@ func dialCSI(address string) (*grpc.ClientConn, error) {
 	if !strings.HasPrefix(target, "unix:") {
 		target = "unix://" + address
 	}
-	return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// The driver's socket appears (and reappears after a restart) on its own
+	// schedule; grpc's default reconnect backoff grows to 2 minutes, which would
+	// leave registration and health checks failing long after the driver is back.
+	return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: time.Second,
+		}))
 }
 
 // driverName is GetPluginInfo's name; empty is an error (the CSI spec requires one).

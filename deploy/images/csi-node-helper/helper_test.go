@@ -124,6 +124,34 @@ func TestRegistrar_KubeletRejection_Exits(t *testing.T) {
 	}
 }
 
+// The registrar usually starts before the driver has made its socket.
+func TestRegistrar_DriverStartsLater_RegistersWithinSeconds(t *testing.T) {
+	dir := t.TempDir()
+	csiSock := filepath.Join(dir, "csi.sock")
+	regDir := t.TempDir()
+	o := registrarOptions{CSIAddress: csiSock, KubeletRegistrationPath: "/x/csi.sock", PluginRegistrationPath: regDir, Timeout: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = runRegistrar(ctx, o) }()
+	time.Sleep(20 * time.Second) // long enough for grpc's default backoff to exceed 10s
+	lis, err := net.Listen("unix", csiSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grpc.NewServer()
+	csi.RegisterIdentityServer(g, &fakeIdentity{})
+	go func() { _ = g.Serve(lis) }()
+	defer g.Stop()
+	start := time.Now()
+	for time.Since(start) < 8*time.Second {
+		if _, err := os.Stat(filepath.Join(regDir, "csi-instorage-reg.sock")); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("registrar did not pick up a driver that started 20s after it within 8s")
+}
+
 func TestRegistrarOptions_Validate_RejectsMissingOrRelativePath(t *testing.T) {
 	for _, p := range []string{"", "plugins/csi.sock"} {
 		o := registrarOptions{KubeletRegistrationPath: p}
