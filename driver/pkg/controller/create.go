@@ -67,6 +67,16 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 
 	var src *cloneSource
 	if cs := req.GetVolumeContentSource(); cs != nil {
+		// Hold the source so it is not deleted between our checks and mklcmap.
+		key := "volume " + cs.GetVolume().GetVolumeId()
+		if cs.GetSnapshot() != nil {
+			key = "snapshot " + cs.GetSnapshot().GetSnapshotId()
+		}
+		endSrc, err := s.inflight.begin(key, "CreateVolume from "+key)
+		if err != nil {
+			return nil, err
+		}
+		defer endSrc()
 		if p.Level == levelActiveActive {
 			return nil, status.Error(codes.InvalidArgument, "active-active volumes cannot be created from a snapshot or volume (§6.3)")
 		}

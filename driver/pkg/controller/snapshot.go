@@ -45,6 +45,13 @@ func (s *Server) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequ
 		return nil, err
 	}
 	defer end()
+	// Hold the source too: a DeleteVolume between our check and mklcmap
+	// would take the new snapshot's map with it (rmvdisk -force).
+	endSrc, err := s.inflight.begin("volume "+req.GetSourceVolumeId(), "CreateSnapshot")
+	if err != nil {
+		return nil, err
+	}
+	defer endSrc()
 	release, err := a.limits.acquire(ctx, opCreateSnapshot)
 	if err != nil {
 		return nil, err
