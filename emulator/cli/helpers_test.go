@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/instorage-csi/instorage-csi/emulator/model"
+	"github.com/instorage-csi/instorage-csi/emulator/sshd"
 )
 
 // fakeClock is a controllable model.Clock.
@@ -106,3 +107,6 @@ func sections(out string) []map[string]string {
 	}
 	return append(res, cur)
 }
+
+// The SSH front end runs the CLI through this interface.
+var _ sshd.Runner = (*CLI)(nil)
