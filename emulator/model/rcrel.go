@@ -88,6 +88,12 @@ func (a *Array) ChRCRelationship(ref, masterChange, auxChange string) error {
 		if masterChange == "" && auxChange == "" {
 			return errMissingParams()
 		}
+		type attach struct {
+			cv, base *VDisk
+			slot     *int
+			function string
+		}
+		var todo []attach
 		for _, spec := range []struct {
 			ref      string
 			slot     *int
@@ -111,13 +117,20 @@ func (a *Array) ChRCRelationship(ref, masterChange, auxChange string) error {
 			if len(a.ix.mapsByVDisk[cv.ID]) > 0 || a.userLCMaps(cv.ID) > 0 {
 				return errVDiskBusy()
 			}
-			*spec.slot = cv.ID
-			cv.RCChange = true
-			t.touch(kindVDisk, cv.ID)
+			todo = append(todo, attach{cv, base, spec.slot, spec.function})
+		}
+		if len(todo) == 2 && todo[0].cv.ID == todo[1].cv.ID {
+			return errRCState()
+		}
+		// Validated: now change.
+		for _, at := range todo {
+			*at.slot = at.cv.ID
+			at.cv.RCChange = true
+			t.touch(kindVDisk, at.cv.ID)
 			if rc.CopyType == "activeactive" {
-				a.setVolume(t, cv, rc.MasterID, spec.function)
-				a.newRCLCMap(t, base.ID, cv.ID)
-				a.newRCLCMap(t, cv.ID, base.ID)
+				a.setVolume(t, at.cv, rc.MasterID, at.function)
+				a.newRCLCMap(t, at.base.ID, at.cv.ID)
+				a.newRCLCMap(t, at.cv.ID, at.base.ID)
 			}
 		}
 		if rc.CopyType == "activeactive" && rc.MasterChangeID >= 0 && rc.AuxChangeID >= 0 && rc.State == rcConsistentStopped {
