@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -368,4 +369,31 @@ func TestActiveActive_ExpandFailure_WritesBarrier(t *testing.T) {
 	e.emu.Faults.Clear()
 	_, err = e.s.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: vol.VolumeId, CapacityRange: &csi.CapacityRange{RequiredBytes: 3 << 30}})
 	wantCode(t, err, codes.FailedPrecondition)
+}
+
+// Tokens are positions in id order, not offsets: deleting the last volume
+// of a page does not make the next page skip one.
+func TestListVolumes_PagingSurvivesDeletes(t *testing.T) {
+	e := newEnv(t, harness.Options{})
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ids = append(ids, e.mustCreate(fmt.Sprintf("pvc-page-%d", i), 1<<30, nil).VolumeId)
+	}
+	p1, err := e.s.ListVolumes(ctx, &csi.ListVolumesRequest{MaxEntries: 2})
+	if err != nil || len(p1.Entries) != 2 || p1.NextToken == "" {
+		t.Fatalf("page 1: %v %v", p1, err)
+	}
+	if _, err := e.s.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: p1.Entries[1].Volume.VolumeId}); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := e.s.ListVolumes(ctx, &csi.ListVolumesRequest{MaxEntries: 2, StartingToken: p1.NextToken})
+	if err != nil || len(p2.Entries) != 2 || p2.Entries[0].Volume.VolumeId != ids[2] || p2.Entries[1].Volume.VolumeId != ids[3] {
+		t.Fatalf("page 2 after a delete: %v %v (want %s, %s)", p2, err, ids[2], ids[3])
+	}
+	p3, err := e.s.ListVolumes(ctx, &csi.ListVolumesRequest{StartingToken: p2.NextToken})
+	if err != nil || len(p3.Entries) != 1 || p3.Entries[0].Volume.VolumeId != ids[4] || p3.NextToken != "" {
+		t.Fatalf("page 3: %v %v", p3, err)
+	}
+	_, err = e.s.ListVolumes(ctx, &csi.ListVolumesRequest{StartingToken: "garbage"})
+	wantCode(t, err, codes.Aborted)
 }

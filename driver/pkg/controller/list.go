@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
@@ -13,19 +14,69 @@ import (
 	"github.com/instorage-csi/instorage-csi/driver/pkg/volumeid"
 )
 
-// page cuts entries at a numeric starting token; an unreadable token is
+// pageKey orders list entries: the storage's position in storageNames, then
+// the array object id (vdisk or lcmap id; the array lists in id order, §3.6).
+// Tokens are keys, not offsets, so a page boundary survives objects being
+// added or removed between calls.
+type pageKey struct{ storage, id int }
+
+func (k pageKey) String() string { return strconv.Itoa(k.storage) + "-" + strconv.Itoa(k.id) }
+
+func (k pageKey) less(o pageKey) bool {
+	return k.storage < o.storage || (k.storage == o.storage && k.id < o.id)
+}
+
+func parsePageKey(token string) (pageKey, bool) {
+	a, b, ok := strings.Cut(token, "-")
+	if !ok {
+		return pageKey{}, false
+	}
+	s, err1 := strconv.Atoi(a)
+	id, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || s < 0 || id < 0 {
+		return pageKey{}, false
+	}
+	return pageKey{s, id}, true
+}
+
+// keyed is a list entry with its page key.
+type keyed[T any] struct {
+	key   pageKey
+	entry T
+}
+
+func newKey(storage int, id string) pageKey {
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		n = 0 // ids are decimal (§3.6); anything else sorts first
+	}
+	return pageKey{storage, n}
+}
+
+// page returns the entries from the token's key on; an unreadable token is
 // Aborted, as the CSI spec asks.
-func page[T any](all []T, token string, max int32) ([]T, string, error) {
+func page[T any](all []keyed[T], token string, max int32) ([]T, string, error) {
 	if max < 0 {
 		return nil, "", status.Error(codes.InvalidArgument, "max_entries must not be negative")
 	}
+	slices.SortFunc(all, func(a, b keyed[T]) int {
+		switch {
+		case a.key.less(b.key):
+			return -1
+		case b.key.less(a.key):
+			return 1
+		}
+		return 0
+	})
 	start := 0
 	if token != "" {
-		n, err := strconv.Atoi(token)
-		if err != nil || n < 0 || n > len(all) {
+		k, ok := parsePageKey(token)
+		if !ok {
 			return nil, "", status.Errorf(codes.Aborted, "starting token %q is not valid", token)
 		}
-		start = n
+		for start < len(all) && all[start].key.less(k) {
+			start++
+		}
 	}
 	end := len(all)
 	if max > 0 && start+int(max) < end {
@@ -33,9 +84,13 @@ func page[T any](all []T, token string, max int32) ([]T, string, error) {
 	}
 	next := ""
 	if end < len(all) {
-		next = strconv.Itoa(end)
+		next = all[end].key.String()
 	}
-	return all[start:end], next, nil
+	out := make([]T, 0, end-start)
+	for _, e := range all[start:end] {
+		out = append(out, e.entry)
+	}
+	return out, next, nil
 }
 
 // storageNames lists configured arrays in a stable order.
@@ -54,8 +109,8 @@ func (s *Server) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (
 	if req.GetMaxEntries() < 0 {
 		return nil, status.Error(codes.InvalidArgument, "max_entries must not be negative")
 	}
-	var all []*csi.ListVolumesResponse_Entry
-	for _, name := range s.storageNames() {
+	var all []keyed[*csi.ListVolumesResponse_Entry]
+	for si, name := range s.storageNames() {
 		a := s.arrays[name]
 		vdisks, err := a.Client.LsVDisks(ctx, nil)
 		if err != nil {
@@ -76,14 +131,14 @@ func (s *Server) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (
 			if _, snap := snapshotMapOf(maps, v.Name); snap {
 				continue
 			}
-			all = append(all, &csi.ListVolumesResponse_Entry{
+			all = append(all, keyed[*csi.ListVolumesResponse_Entry]{key: newKey(si, v.ID), entry: &csi.ListVolumesResponse_Entry{
 				Volume: &csi.Volume{
 					VolumeId:      volumeid.Volume{Storage: name, UID: v.UID}.String(),
 					CapacityBytes: v.Capacity,
 					VolumeContext: map[string]string{ctxStorage: name},
 				},
 				Status: &csi.ListVolumesResponse_VolumeStatus{PublishedNodeIds: published[v.UID]},
-			})
+			}})
 		}
 	}
 	entries, next, err := page(all, req.GetStartingToken(), req.GetMaxEntries())
@@ -217,8 +272,9 @@ func (s *Server) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsReques
 		}
 		storages, wantSrc = []string{vid.Storage}, vid.UID
 	}
-	var all []*csi.ListSnapshotsResponse_Entry
+	var all []keyed[*csi.ListSnapshotsResponse_Entry]
 	for _, name := range storages {
+		si := slices.Index(s.storageNames(), name)
 		a, ok := s.arrays[name]
 		if malformed || !ok {
 			break // an id that cannot exist matches nothing
@@ -244,7 +300,8 @@ func (s *Server) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsReques
 			if (wantSnap != "" && tgt.UID != wantSnap) || (wantSrc != "" && src.UID != wantSrc) {
 				continue
 			}
-			all = append(all, &csi.ListSnapshotsResponse_Entry{Snapshot: snapshotOf(a, tgt, m, src.UID)})
+			all = append(all, keyed[*csi.ListSnapshotsResponse_Entry]{key: newKey(si, m.ID),
+				entry: &csi.ListSnapshotsResponse_Entry{Snapshot: snapshotOf(a, tgt, m, src.UID)}})
 		}
 	}
 	entries, next, err := page(all, req.GetStartingToken(), req.GetMaxEntries())
