@@ -41,7 +41,7 @@ col() { awk -F'!' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} k{pri
 field() { awk -F'!' -v c="$1" '$1==c{print $2; exit}'; }
 
 cat "$VM_DIR/jobs/lib.sh" "$VM_DIR/jobs/emulator-cycle.sh" >"$ST/emulator-cycle.sh"
-phase() { "$VM_DIR/run.sh" exec --state "$ST/vm" --timeout 300 "${ENVS[@]}" "$ST/emulator-cycle.sh" "$1"; }
+phase() { "$VM_DIR/run.sh" exec --state "$ST/vm" --timeout 900 "${ENVS[@]}" "$ST/emulator-cycle.sh" "$1"; }
 
 vm_log "array: mkvdisk, mkhost, mkvdiskhostmap"
 mcs mcsop mkvdisk -name "$VDISK" -size 1 -unit gb -mdiskgrp Pool0 -iogrp 0

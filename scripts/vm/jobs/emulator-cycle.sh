@@ -35,8 +35,8 @@ attach)
 	t iscsiadm -m node -T "$IQN2" -p "$P2" --login
 	t iscsiadm -m session -R >/dev/null
 	t iscsiadm -m session
-	wait_for 30 "path via $P1" test -b "/dev/disk/by-path/ip-$P1-iscsi-$IQN1-lun-$LUN"
-	wait_for 30 "path via $P2" test -b "/dev/disk/by-path/ip-$P2-iscsi-$IQN2-lun-$LUN"
+	wait_for 60 "path via $P1" test -b "/dev/disk/by-path/ip-$P1-iscsi-$IQN1-lun-$LUN"
+	wait_for 60 "path via $P2" test -b "/dev/disk/by-path/ip-$P2-iscsi-$IQN2-lun-$LUN"
 	for d in $(paths); do
 		echo "$d: wwid $(wwid "$d")"
 		[ "$(wwid "$d")" = "$W" ] || fail "$d: VPD 0x83 WWID is not 3<vdisk_UID> ($W)"
@@ -44,10 +44,10 @@ attach)
 		t sg_vpd -p sn "$d" | tail -1
 	done
 	step "by-id link for the vdisk_UID"
-	wait_for 30 "/dev/disk/by-id/wwn-0x$UID_LC" test -b "/dev/disk/by-id/wwn-0x$UID_LC"
+	wait_for 60 "/dev/disk/by-id/wwn-0x$UID_LC" test -b "/dev/disk/by-id/wwn-0x$UID_LC"
 	ls -l "/dev/disk/by-id/wwn-0x$UID_LC"
 	step "one multipath map, ALUA path groups"
-	wait_for 30 "/dev/mapper/$W" test -b "/dev/mapper/$W"
+	wait_for 60 "/dev/mapper/$W" test -b "/dev/mapper/$W"
 	for _ in $(seq 50); do [ "$(mpath_paths "$W")" = 2 ] && break; sleep 0.2; done
 	ll=$(t multipath -ll "$W")
 	echo "$ll"

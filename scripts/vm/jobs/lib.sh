@@ -8,7 +8,7 @@ up() { cut -d' ' -f1 /proc/uptime; }
 JOB_T0=$(up)
 step() { echo "=== [+$(awk -v a="$(up)" -v b="$JOB_T0" 'BEGIN{printf "%.1f", a-b}')s] $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
-t() { timeout "${T:-60}" "$@"; } # bounded command
+t() { timeout "${T:-120}" "$@"; } # bounded command (generous: TCG on a loaded host is slow)
 
 # wait_for SECONDS DESCRIPTION CMD...: polls CMD every 0.2 s until it succeeds or the deadline passes.
 wait_for() {

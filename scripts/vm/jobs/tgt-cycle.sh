@@ -12,18 +12,18 @@ t iscsiadm -m discovery -t sendtargets -p "$P2" -o nonpersistent
 
 step "login on portal 1 only: a single path still gets a map (find_multipaths no)"
 iscsi_login "$IQN" "$P1"
-wait_for 30 "path via $P1" test -b "/dev/disk/by-path/ip-$P1-iscsi-$IQN-lun-$LUN"
+wait_for 60 "path via $P1" test -b "/dev/disk/by-path/ip-$P1-iscsi-$IQN-lun-$LUN"
 d1=$(path_dev "$P1" "$IQN" "$LUN")
 w1=$(wwid "$d1")
 [ -n "$w1" ] || fail "$d1 has no WWID"
-wait_for 30 "/dev/mapper/$w1" test -b "/dev/mapper/$w1"
+wait_for 60 "/dev/mapper/$w1" test -b "/dev/mapper/$w1"
 for _ in $(seq 50); do [ "$(mpath_paths "$w1")" = 1 ] && break; sleep 0.2; done
 [ "$(mpath_paths "$w1")" = 1 ] || fail "single-path map $w1 missing"
 
 step "login on portal 2: the same map gains the second path"
 iscsi_login "$IQN" "$P2"
 t iscsiadm -m session
-wait_for 30 "path via $P2" test -b "/dev/disk/by-path/ip-$P2-iscsi-$IQN-lun-$LUN"
+wait_for 60 "path via $P2" test -b "/dev/disk/by-path/ip-$P2-iscsi-$IQN-lun-$LUN"
 d2=$(path_dev "$P2" "$IQN" "$LUN")
 w2=$(wwid "$d2")
 echo "path1 $d1 wwid $w1; path2 $d2 wwid $w2"
