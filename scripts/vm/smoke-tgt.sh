@@ -15,7 +15,7 @@ trap '"$VM_DIR/tgt.sh" down "$ST/tgt"' EXIT
 TGT_PORT=$("$VM_DIR/tgt.sh" up "$ST/tgt" | tail -1)
 cat "$VM_DIR/jobs/lib.sh" "$VM_DIR/jobs/tgt-cycle.sh" >"$ST/tgt-cycle.sh"
 rc=0
-"$VM_DIR/run.sh" --image "$IMAGE" --state "$ST/vm" --portal-port "$TGT_PORT" --timeout 300 \
+"$VM_DIR/run.sh" --image "$IMAGE" --state "$ST/vm" --portal-port "$TGT_PORT" --timeout 900 \
 	--env "IQN=$TGT_IQN" --job "$ST/tgt-cycle.sh" || rc=$?
 t1=$(vm_now_ms)
 vm_log "smoke-tgt rc=$rc: build/cache $((t_build - t0)) ms, whole run $((t1 - t0)) ms; logs in $ST"
