@@ -104,7 +104,13 @@ func (a *Array) StopLCConsistGrp(ref string) error {
 		if g == nil {
 			return errNotSuitable()
 		}
-		for _, m := range a.groupMaps(g.ID) {
+		maps := a.groupMaps(g.ID)
+		for _, m := range maps { // validate all before changing any
+			if m.Status != lcCopying && m.Status != lcPrepared && m.Status != lcStopped {
+				return errLCState()
+			}
+		}
+		for _, m := range maps {
 			if err := a.stopMap(t, m); err != nil {
 				return err
 			}
