@@ -521,6 +521,8 @@ func TestErrorHelpers(t *testing.T) {
 		{"CMMVC5840E", array.IsInUse}, {"CMMVC5871E", array.IsInUse}, {"CMMVC6071E", array.IsInUse},
 		{"CMMVC5903E", array.IsInvalidState}, {"CMMVC5982E", array.IsInvalidState},
 		{"CMMVC5924E", array.IsSizeMismatch}, {"CMMVC6581E", array.IsPortInUse},
+		{"CMMVC5860E", array.IsNoSpace}, {"CMMVC6372W", array.IsNoSpace}, {"CMMVC6372W", array.IsWarning},
+		{"CMMVC5878E", array.IsAlreadyMappedToHost},
 	} {
 		wrapped := errors.Join(errors.New("ctx"), mk(tc.code))
 		if !tc.is(mk(tc.code)) || !tc.is(wrapped) {

@@ -181,6 +181,9 @@ func TestEmulated_HostsAndMappings(t *testing.T) {
 	}
 
 	must(c.MkVDiskHostMap(ctx, "iscsi-n1", "pvc-1"))
+	if _, err := c.MkVDiskHostMap(ctx, "iscsi-n1", "pvc-1"); !array.IsAlreadyMappedToHost(err) {
+		t.Errorf("second mkvdiskhostmap: %v", err)
+	}
 	maps := must(c.LsVDiskHostMap(ctx, "pvc-1"))
 	if len(maps) != 1 || maps[0].HostName != "iscsi-n1" || maps[0].SCSIID != 0 || maps[0].IOGroupName != "io_grp0" {
 		t.Errorf("lsvdiskhostmap = %+v", maps)
@@ -238,6 +241,9 @@ func TestEmulated_SnapshotAndCloneLCMaps(t *testing.T) {
 	}
 	// Size mismatch is refused with CMMVC5924E.
 	must(c.MkVDisk(ctx, array.MkVDiskArgs{Name: "small", SizeBytes: 2 << 30, Pool: "Pool0"}))
+	if _, err := c.MkVDisk(ctx, array.MkVDiskArgs{Name: "huge", SizeBytes: 4 << 40, Pool: "Pool0"}); !array.IsNoSpace(err) {
+		t.Errorf("4 TiB thick in a 1 TiB pool: %v", err)
+	}
 	if _, err := c.MkLCMap(ctx, array.MkLCMapArgs{Source: "pvc-1", Target: "small"}); !array.IsSizeMismatch(err) {
 		t.Errorf("size mismatch: %v", err)
 	}

@@ -41,6 +41,17 @@ const (
 	CodeInvalidName         = "CMMVC6527E"
 	CodePortInUse           = "CMMVC6581E"
 	CodeCompressUnsupported = "CMMVC7050E"
+	// Codes the emulator (and SVC-heritage arrays) use beyond §9's table.
+	CodeClusterUnstable  = "CMMVC5786E"
+	CodeInvalidSize      = "CMMVC5735E"
+	CodeNoOnlineNode     = "CMMVC5799E"
+	CodeNoExtents        = "CMMVC5860E" // pool out of space
+	CodeMappedToThisHost = "CMMVC5878E"
+	CodeNoDirection      = "CMMVC5963E"
+	CodeVDiskBusy        = "CMMVC6209E" // in an lcmap/rcrelationship or formatting
+	CodeMaxCopies        = "CMMVC6365E"
+	CodeCapacityWarning  = "CMMVC6372W" // virtual capacity near the licence
+	CodeNameTooLong      = "CMMVC6528E"
 )
 
 // CLIError is an array-side failure: the command reached the array and was
@@ -119,6 +130,17 @@ func IsInvalidState(err error) bool { return hasCode(err, CodeLCMapState, CodeRC
 
 // IsSizeMismatch: mklcmap source and target differ in size (CMMVC5924E).
 func IsSizeMismatch(err error) bool { return hasCode(err, CodeSizeMismatch) }
+
+// IsNoSpace: the pool lacks the extents (CMMVC5860E) or the licence is
+// nearly used up (CMMVC6372W).
+func IsNoSpace(err error) bool { return hasCode(err, CodeNoExtents, CodeCapacityWarning) }
+
+// IsAlreadyMappedToHost: mkvdiskhostmap for a pair that is already mapped
+// (CMMVC5878E) — the idempotent-retry case.
+func IsAlreadyMappedToHost(err error) bool { return hasCode(err, CodeMappedToThisHost) }
+
+// IsWarning: the array answered with a …W code (it may have done the work).
+func IsWarning(err error) bool { return strings.HasSuffix(ErrorCode(err), "W") }
 
 // IsPortInUse: the IQN/WWPN already belongs to another host (CMMVC6581E).
 func IsPortInUse(err error) bool { return hasCode(err, CodePortInUse) }
