@@ -45,12 +45,22 @@ kpkg() {
 	apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
 		sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*\) (= \([^)]*\)).*/\1 \2/p' | head -1
 }
-read -r KPKG KDEBVER < <(kpkg) || true
+# apt-cache takes seconds on a loaded host; its answer only changes when the package lists do.
+RESOLVED=$CACHE/vm/kernel-resolved
+LISTS_STAMP=$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo none) # apt-get update renames files in
+KPKG='' KDEBVER=''
+if [ -f "$RESOLVED" ] && [ "$(head -1 "$RESOLVED")" = "$LISTS_STAMP" ]; then
+	read -r KPKG KDEBVER < <(sed -n 2p "$RESOLVED") || true
+fi
+[ -n "$KPKG" ] || read -r KPKG KDEBVER < <(kpkg) || true
 if [ -z "${KPKG:-}" ]; then
 	timeout 600 apt-get -o DPkg::Lock::Timeout=600 update -qq || vm_die "apt-get update failed"
 	read -r KPKG KDEBVER < <(kpkg) || true
 fi
 [ -n "${KPKG:-}" ] && [ -n "${KDEBVER:-}" ] || vm_die "cannot resolve linux-image-amd64 (apt sources?)"
+mkdir -p "$CACHE/vm"
+LISTS_STAMP=$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo none)
+printf '%s\n%s %s\n' "$LISTS_STAMP" "$KPKG" "$KDEBVER" >"$RESOLVED.tmp" && mv "$RESOLVED.tmp" "$RESOLVED"
 KVER=${KPKG#linux-image-}
 
 sha() { sha256sum | cut -c1-12; }
