@@ -105,8 +105,11 @@ func (l latencies) report(b *testing.B) {
 // timeCommands runs cmd(i) for max(b.N, minSamples) commands, one SSH
 // session each on one connection, as [G] does.
 func timeCommands(b *testing.B, c *gossh.Client, cmd func(i int) string, check func(result) bool) latencies {
+	return timeN(b, max(b.N, minSamples), c, cmd, check)
+}
+
+func timeN(b *testing.B, n int, c *gossh.Client, cmd func(i int) string, check func(result) bool) latencies {
 	b.Helper()
-	n := max(b.N, minSamples)
 	lat := make(latencies, 0, n)
 	b.ResetTimer()
 	for i := range n {
@@ -128,6 +131,15 @@ func BenchmarkSSHLsvdiskFilter10k(b *testing.B) {
 		return "mcsinq lsvdisk -bytes -delim ! -filtervalue volume_name=" + benchName(rand.IntN(benchVDisks))
 	}, func(r result) bool {
 		return r.Status == 0 && strings.Count(r.Stdout, "\n") == 2
+	}).report(b)
+}
+
+// BenchmarkSSHLsvdiskAll10k is ListVolumes' unfiltered listing of all
+// 10 000 vdisks (about 1.5 MB of output per command).
+func BenchmarkSSHLsvdiskAll10k(b *testing.B) {
+	c := benchDial(b, bigArray(b))
+	timeN(b, max(b.N, 50), c, func(int) string { return "mcsinq lsvdisk -bytes -delim !" }, func(r result) bool {
+		return r.Status == 0 && strings.Count(r.Stdout, "\n") >= benchVDisks+1
 	}).report(b)
 }
 
