@@ -34,7 +34,9 @@ func (t *SSHTransport) acquire(ctx context.Context) (*sshConn, error) {
 			t.mu.Unlock()
 			return best, nil
 		}
-		if len(t.conns)+t.dialing < t.o.MaxConns && !dialFailed {
+		// After a refused dial, wait for the connections we have — unless
+		// they have all gone meanwhile.
+		if len(t.conns)+t.dialing < t.o.MaxConns && (!dialFailed || len(t.conns) == 0) {
 			t.dialing++
 			t.mu.Unlock()
 			c, err := t.dial(ctx)
