@@ -140,12 +140,18 @@ else
 	mcs mcsop mklcmap -source nodeA -target nodeS -copyrate 0 >/dev/null
 	LC1=$(mcs mcsinq lslcmap -delim ! | awk -F'!' 'NR>1 && /nodeS/ {print $1; exit}')
 	mcs mcsop startlcmap -prep "$LC1"
-	mcs mcsop mklcmap -source nodeS -target nodeB -copyrate 100 >/dev/null
+	mcs mcsop mklcmap -source nodeS -target nodeB -copyrate 100 -autodelete >/dev/null
 	LC2=$(mcs mcsinq lslcmap -delim ! | awk -F'!' 'NR>1 && /nodeB/ {print $1; exit}')
 	mcs mcsop startlcmap -prep "$LC2"
 	map nodeB && envs nodeB
 	phase "$ST/guest-node.sh" fs-verify
 
+	vm_log "array: wait for the restore's lcmap to finish and delete itself (expand refuses a mapped target, §7.3)"
+	for _ in $(seq 120); do
+		mcs mcsinq lslcmap -delim ! | awk -F'!' 'NR>1' | grep -q '!nodeB!' || break
+		sleep 1
+	done
+	mcs mcsinq lslcmap -delim ! | awk -F'!' 'NR>1' | grep -q '!nodeB!' && vm_die "restore lcmap S→B still present after 120 s"
 	vm_log "array: expandvdisksize B +1 GiB"
 	mcs mcsop expandvdisksize -size 1 -unit gb nodeB
 	CAP=$(mcs mcsinq lsvdisk -bytes -delim ! nodeB | field capacity)
