@@ -13,6 +13,9 @@ import (
 // newNode builds the Node service for this machine.
 func newNode(opts driver.Options, cfg *config.Config) (csi.NodeServer, error) {
 	e := exec.New()
-	return node.New(node.Options{DriverName: opts.DriverName, NodeName: opts.NodeID}, cfg.Host, e,
+	return node.New(node.Options{
+		DriverName: opts.DriverName, NodeName: opts.NodeID, StateDir: opts.NodeStateDir,
+		HostExec: opts.HostExec, HostProc: opts.HostProc, MaxVolumesPerNode: opts.MaxVolumesPerNode,
+	}, cfg.Host, e,
 		&mount.SafeFormatAndMount{Interface: mount.New(""), Exec: e})
 }

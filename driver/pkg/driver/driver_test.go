@@ -28,6 +28,8 @@ func TestOptionsValidate(t *testing.T) {
 		"http endpoint":  func(o *Options) { o.Endpoint = "http://x" },
 		"empty endpoint": func(o *Options) { o.Endpoint = "unix://" },
 		"no driver name": func(o *Options) { o.DriverName = "" },
+		"bad host exec":  func(o *Options) { o.HostExec = "ssh" },
+		"negative limit": func(o *Options) { o.MaxVolumesPerNode = -1 },
 	}
 	for name, mutate := range cases {
 		o := good

@@ -25,6 +25,12 @@ type Options struct {
 	DriverName  string
 	ConfigPath  string
 	MetricsAddr string
+
+	// Node service (all-in-one and nodeworker); see driver/pkg/node/README.md.
+	NodeStateDir      string
+	HostExec          string // "" or "nsenter"
+	HostProc          string
+	MaxVolumesPerNode int64
 }
 
 // AddFlags registers the options on fs.
@@ -35,6 +41,10 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.DriverName, "driver-name", DefaultDriverName, "CSI driver name (the StorageClass provisioner)")
 	fs.StringVar(&o.ConfigPath, "config", "/etc/instorage/instorage.yaml", "path to instorage.yaml")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "listen address for Prometheus /metrics (empty disables)")
+	fs.StringVar(&o.NodeStateDir, "node-state-dir", "", "node: directory for stage records (default /var/lib/kubelet/plugins/<driver-name>/node)")
+	fs.StringVar(&o.HostExec, "host-exec", "", `node: "nsenter" runs iscsiadm/multipath in the host's namespaces (kind nodes); "" runs them in the plugin`)
+	fs.StringVar(&o.HostProc, "host-proc", "/host/proc", "node: the host's /proc, for --host-exec=nsenter")
+	fs.Int64Var(&o.MaxVolumesPerNode, "max-volumes-per-node", 0, "node: volumes this node may attach, reported to the scheduler (0 = no limit)")
 }
 
 // Validate reports every invalid option at once.
@@ -54,6 +64,12 @@ func (o *Options) Validate() error {
 	}
 	if o.DriverName == "" {
 		errs = append(errs, "--driver-name must not be empty")
+	}
+	if o.HostExec != "" && o.HostExec != "nsenter" {
+		errs = append(errs, fmt.Sprintf("--host-exec %q must be empty or nsenter", o.HostExec))
+	}
+	if o.MaxVolumesPerNode < 0 {
+		errs = append(errs, "--max-volumes-per-node must not be negative")
 	}
 	if o.ConfigPath == "" {
 		errs = append(errs, "--config must not be empty")
