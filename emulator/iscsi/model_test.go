@@ -147,3 +147,50 @@ func TestModel_OfflineNodeDropsSessions(t *testing.T) {
 		t.Fatal("login to an offline node succeeded")
 	}
 }
+
+// TestModel_SnapshotSeesAcknowledgedWrites: a write the target acknowledged
+// (FUA) is in the LocalCopy target made right after, through the quiescer.
+func TestModel_SnapshotSeesAcknowledgedWrites(t *testing.T) {
+	arr, addr1, _ := startModelTarget(t)
+	const iqn = "iqn.1994-05.com.redhat:k8s-worker-2"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := arr.MkHost(model.MkHostReq{Name: "h2", IQNs: []string{iqn}})
+	must(err)
+	for _, n := range []string{"src", "snap"} {
+		_, err = arr.MkVDisk(model.MkVDiskReq{Name: n, SizeBytes: 16 << 20, Pools: []string{"Pool0"}, RSizePct: 2, AutoExpand: true})
+		must(err)
+	}
+	_, err = arr.MkVDiskHostMap("h2", "src", 1, false)
+	must(err)
+	a, err := dialLogin(addr1, iqn, loginOpts{target: arr.Nodes()[0].TargetIQN})
+	must(err)
+	defer a.logout()
+	a.command(1, make([]byte, 6), nil, 0)
+	data := make([]byte, 64<<10)
+	for i := range data {
+		data[i] = byte(i*13 + 1)
+	}
+	c := cdb16(0x8a, 2048, 128)
+	c[1] = 0x08 // FUA
+	if r, err := a.command(1, c, data, 0); err != nil || r.status != 0 {
+		t.Fatalf("write: %v %d", err, r.status)
+	}
+	_, err = arr.MkLCMap(model.MkLCMapReq{Source: "src", Target: "snap", CopyRate: 0})
+	must(err)
+	must(arr.StartLCMap("0", true))
+	_, err = arr.MkVDiskHostMap("h2", "snap", 2, false)
+	must(err)
+	waitFor(t, "snapshot LUN", func() bool { return len(reportLUNs(t, a)) == 2 })
+	a.command(2, make([]byte, 6), nil, 0)
+	r, err := a.command(2, cdb16(0x88, 2048, 128), nil, len(data))
+	if err != nil || r.status != 0 || !bytesEqual(r.data, data) {
+		t.Fatalf("snapshot does not hold the acknowledged write: %v status %d", err, r.status)
+	}
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
