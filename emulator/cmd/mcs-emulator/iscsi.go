@@ -13,8 +13,8 @@ import (
 	"github.com/instorage-csi/instorage-csi/emulator/scsi"
 )
 
-// startISCSI binds every online node's portals and serves them until the
-// returned stop function runs.
+// startISCSI binds every node's portals and serves them until the returned
+// stop function runs.
 func startISCSI(ctx context.Context, c *config.Config, arr *model.Array) ([]string, func(), error) {
 	if !c.ISCSIEnabled() {
 		klog.InfoS("iSCSI target disabled")
@@ -28,23 +28,17 @@ func startISCSI(ctx context.Context, c *config.Config, arr *model.Array) ([]stri
 		}
 		port = p
 	}
-	srv := iscsi.NewServer(iscsi.Config{
+	// StartForModel also registers the target as the model's write
+	// quiescer, so LocalCopy snapshots are point-in-time.
+	portals, stop, err := iscsi.StartForModel(ctx, arr, iscsi.Config{
 		Port:      port,
 		Identity:  scsi.Identity{Vendor: c.ISCSI.Vendor, Product: c.ISCSI.Product, Revision: c.ISCSI.Revision},
 		Advertise: c.ISCSI.Advertise,
-	}, modelBackend{arr})
-	if err := srv.Listen(); err != nil {
+	})
+	if err != nil {
 		return nil, nil, fmt.Errorf("iSCSI target: %w", err)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(sctx); err != nil {
-			klog.ErrorS(err, "iSCSI target stopped")
-		}
-	}()
-	return srv.Addrs(), func() { cancel(); srv.Close(); <-done }, nil
+	return portals, stop, nil
 }
 
 // freePort finds a port free on loopback for every portal (tests run

@@ -117,8 +117,8 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopISCSI()
-	// After the portals are bound, so a node configured offline at start can
-	// come back online later and serve again.
+	// After the portals are bound: a node configured offline at start keeps
+	// its listener and serves again once brought back online.
 	if err := c.Faults.State.Apply(arr); err != nil {
 		return fmt.Errorf("faults: %w", err)
 	}
