@@ -18,26 +18,26 @@ var cmmvcCodes = map[string]codes.Code{
 	array.CodeNotFound:            codes.NotFound,           // CMMVC5754E
 	array.CodeAlreadyExists:       codes.AlreadyExists,      // CMMVC6035E
 	array.CodeRCExists:            codes.AlreadyExists,      // CMMVC5959E
-	"CMMVC5860E":                  codes.ResourceExhausted,  // pool has not enough extents
-	"CMMVC6372W":                  codes.ResourceExhausted,  // virtual capacity near the licence
+	array.CodeNoExtents:           codes.ResourceExhausted,  // CMMVC5860E pool has not enough extents
+	array.CodeCapacityWarning:     codes.ResourceExhausted,  // CMMVC6372W virtual capacity near the licence
 	array.CodeVDiskInUse:          codes.FailedPrecondition, // CMMVC5840E mapped / in a copy
 	array.CodeHostInMapping:       codes.FailedPrecondition, // CMMVC5871E
 	array.CodeAlreadyMapped:       codes.FailedPrecondition, // CMMVC6071E mapped to another host
-	"CMMVC5878E":                  codes.AlreadyExists,      // already mapped to this host
+	array.CodeMappedToThisHost:    codes.AlreadyExists,      // CMMVC5878E already mapped to this host
 	array.CodeLUNInUse:            codes.FailedPrecondition, // CMMVC5879E
 	array.CodeLCMapState:          codes.FailedPrecondition, // CMMVC5903E
 	array.CodeRCState:             codes.FailedPrecondition, // CMMVC5982E
-	"CMMVC5963E":                  codes.FailedPrecondition, // rc: no direction
-	"CMMVC6209E":                  codes.FailedPrecondition, // in a copy or formatting
+	array.CodeNoDirection:         codes.FailedPrecondition, // CMMVC5963E rc: no direction
+	array.CodeVDiskBusy:           codes.FailedPrecondition, // CMMVC6209E in a copy or formatting
 	array.CodePortInUse:           codes.FailedPrecondition, // CMMVC6581E IQN/WWPN on another host
-	"CMMVC5799E":                  codes.Unavailable,        // no online node in the I/O group
-	"CMMVC5786E":                  codes.Unavailable,        // cluster not stable
+	array.CodeNoOnlineNode:        codes.Unavailable,        // CMMVC5799E no online node in the I/O group
+	array.CodeClusterUnstable:     codes.Unavailable,        // CMMVC5786E cluster not stable
 	array.CodeSizeMismatch:        codes.InvalidArgument,    // CMMVC5924E
 	array.CodeInvalidName:         codes.InvalidArgument,    // CMMVC6527E
-	"CMMVC6528E":                  codes.InvalidArgument,    // name too long
-	"CMMVC5735E":                  codes.OutOfRange,         // size not valid
+	array.CodeNameTooLong:         codes.InvalidArgument,    // CMMVC6528E name too long
+	array.CodeInvalidSize:         codes.OutOfRange,         // CMMVC5735E size not valid
 	array.CodeCompressUnsupported: codes.InvalidArgument,    // CMMVC7050E
-	"CMMVC6365E":                  codes.FailedPrecondition, // already two copies
+	array.CodeMaxCopies:           codes.FailedPrecondition, // CMMVC6365E already two copies
 }
 
 // toStatus turns any error from the array layer into a gRPC status; what

@@ -118,7 +118,7 @@ func (s *Server) mapToHost(ctx context.Context, a *Array, v array.VDisk, node vo
 		if _, err := s.ensureHost(ctx, a, node, site); err != nil {
 			return nil, err
 		}
-		if _, err := a.Client.MkVDiskHostMap(ctx, hostName, v.Name); err != nil && !array.IsAlreadyExists(err) && array.ErrorCode(err) != "CMMVC5878E" {
+		if _, err := a.Client.MkVDiskHostMap(ctx, hostName, v.Name); err != nil && !array.IsAlreadyExists(err) && !array.IsAlreadyMappedToHost(err) {
 			return nil, toStatus(err, fmt.Sprintf("mapping %s to host %s", v.Name, hostName))
 		}
 		klog.InfoS("Mapped vdisk", "storage", a.Config.Name, "vdisk", v.Name, "host", hostName)
