@@ -14,6 +14,7 @@ import (
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
+	"github.com/instorage-csi/instorage-csi/emulator/sshd"
 )
 
 // What operators will do: ssh-keyscan the array into known_hosts, or pin
@@ -24,11 +25,12 @@ func TestOpenSSHTools_KeyscanAndFingerprint(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	addr, hostKey := startEmulatorSSHD(t)
+	// No connection limit here: ssh-keyscan opens one connection per key
+	// type at once, and a refused one would leave its key out.
+	addr, hostKey, _ := startEmulatorSSHDWith(t, sshd.Limits{})
 	host, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The emulator allows 3 new connections/s; keyscan opens one per key type.
 	out, err := exec.CommandContext(ctx, "ssh-keyscan", "-T", "10", "-p", port, host).Output()
 	if err != nil || len(out) == 0 {
 		t.Fatalf("ssh-keyscan: %v (%q)", err, out)

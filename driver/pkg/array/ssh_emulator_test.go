@@ -29,9 +29,15 @@ func startEmulatorSSHD(t *testing.T) (addr string, hostKey gossh.PublicKey) {
 	return addr, hostKey
 }
 
+var arrayLimits = sshd.Limits{ConnectionsPerSecond: 3, ConnectionBurst: 3}
+
 // startFaultyEmulatorSSHD is startEmulatorSSHD with the emulator's fault
 // injector between SSH and the CLI.
 func startFaultyEmulatorSSHD(t *testing.T) (addr string, hostKey gossh.PublicKey, faults *fault.Injector) {
+	return startEmulatorSSHDWith(t, arrayLimits)
+}
+
+func startEmulatorSSHDWith(t *testing.T, limits sshd.Limits) (addr string, hostKey gossh.PublicKey, faults *fault.Injector) {
 	t.Helper()
 	m, err := model.Open(t.TempDir(), model.DefaultTopology())
 	if err != nil {
@@ -48,7 +54,7 @@ func startFaultyEmulatorSSHD(t *testing.T) (addr string, hostKey gossh.PublicKey
 	}
 	faults = fault.NewInjector()
 	srv, err := sshd.New(sshd.Config{Runner: faults.Wrap(cli.New(m)), Credentials: creds, HostKey: key,
-		Limits: sshd.Limits{ConnectionsPerSecond: 3, ConnectionBurst: 3}})
+		Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
