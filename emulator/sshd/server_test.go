@@ -541,3 +541,30 @@ func TestIdleTimeoutClosesQuietConnectionsOnly(t *testing.T) {
 		t.Fatalf("kept-alive connection: %q %d", out, st)
 	}
 }
+
+func TestFailedLoginsReleaseTheirSessionSlots(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.Limits.MaxConnections = 2 })
+	for range 10 {
+		if _, err := ts.dial(t, "admin", gossh.Password("wrong")); err == nil {
+			t.Fatal("wrong password accepted")
+		}
+	}
+	// Both slots must come free once the server has torn the failures down.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a, errA := ts.dial(t, "admin", gossh.Password("s3cret"))
+		b, errB := ts.dial(t, "admin", gossh.Password("s3cret"))
+		for _, c := range []*gossh.Client{a, b} {
+			if c != nil {
+				c.Close()
+			}
+		}
+		if errA == nil && errB == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slots leaked by failed logins: %v / %v", errA, errB)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
