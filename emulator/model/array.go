@@ -181,8 +181,20 @@ func (a *Array) Close() error {
 	return a.jr.close()
 }
 
-// Topology returns the topology the array was opened with.
-func (a *Array) Topology() Topology { return a.topo }
+// Topology returns a copy of the topology the array was opened with.
+func (a *Array) Topology() Topology {
+	t := a.topo
+	t.IOGrps = append([]TopoIOGrp(nil), t.IOGrps...)
+	t.Pools = append([]TopoPool(nil), t.Pools...)
+	t.Nodes = nil
+	for _, n := range a.topo.Nodes {
+		n.Portals = append([]string(nil), n.Portals...)
+		n.WWPNs = append([]string(nil), n.WWPNs...)
+		t.Nodes = append(t.Nodes, n)
+	}
+	t.Vendor.FabricWWPNs = append([]string(nil), t.Vendor.FabricWWPNs...)
+	return t
+}
 
 func (a *Array) ticker(every time.Duration) {
 	defer close(a.done)
