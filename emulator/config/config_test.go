@@ -20,7 +20,7 @@ func TestExampleLoadsAndValidates(t *testing.T) {
 	if err != nil || l.MaxSessions != 32 || l.ConnectionsPerSecond != 3 || l.ConnectionBurst != 3 {
 		t.Fatalf("limits %+v %v", l, err)
 	}
-	if time.Duration(c.SSH.CommandTimeout) != 2*time.Minute || len(c.Faults.Rules) != 3 ||
+	if time.Duration(c.SSH.CommandTimeout) != 2*time.Minute || len(c.Faults.Rules) != 4 ||
 		c.Faults.OfflineNodes[0] != "node2" || c.Faults.PoolFree["Pool1"] != 0 || !c.ISCSIEnabled() {
 		t.Fatalf("%+v", c)
 	}
