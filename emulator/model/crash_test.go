@@ -36,14 +36,26 @@ func TestCrash_Kill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		lines := make(chan string, 1024)
+		lines := make(chan string, 1<<16)
+		first := make(chan struct{})
 		go func() {
 			sc := bufio.NewScanner(out)
+			once := false
 			for sc.Scan() {
+				if !once {
+					once = true
+					close(first)
+				}
 				lines <- sc.Text()
 			}
 			close(lines)
 		}()
+		// Kill at an instant after the child is demonstrably working.
+		select {
+		case <-first:
+		case <-time.After(60 * time.Second):
+			t.Fatal("child never started working")
+		}
 		time.Sleep(wait * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		for l := range lines {
