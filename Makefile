@@ -7,7 +7,7 @@ CACHE ?= $(CURDIR)/.cache
 export CACHE
 K8S_VERSION ?= 1.37
 
-.PHONY: all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind bench fuzz vet clean
+.PHONY: all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
 
 all: build
 
@@ -32,6 +32,20 @@ demo:
 
 demo-stop:
 	scripts/demo/demo.sh stop
+
+# Real-kernel proofs in a throwaway qemu TCG VM (scripts/vm/README.md); need root.
+vm-image:
+	scripts/vm/build.sh
+
+vm-smoke:
+	scripts/vm/smoke-tgt.sh
+
+vm-iscsi:
+	scripts/vm/iscsi-emulator.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParsers -fuzztime 30s ./driver/pkg/array
+	$(GO) test -run '^$$' -fuzz FuzzValidatorsOnlyAcceptSafeTokens -fuzztime 30s ./driver/pkg/array
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./emulator/... ./driver/...
