@@ -80,11 +80,11 @@ func TestSanity(t *testing.T) {
 func startDriver(t *testing.T, client array.Client) string {
 	t.Helper()
 	ctrl, err := controller.New([]config.Storage{{Name: storageName, Type: "AS18000"}},
-		map[string]array.Client{storageName: client}, controller.Options{Link: "iscsi"})
+		map[string]array.Client{storageName: client}, controller.Options{Link: "iscsi", Topology: true})
 	if err != nil {
 		t.Fatalf("controller: %v", err)
 	}
-	return serve(t, driver.New(driver.Config{Name: "csi-instorage", Version: "sanity", Controller: ctrl, Node: nodeInfoOnly{}, Prober: ctrl}))
+	return serve(t, driver.New(driver.Config{Name: "csi-instorage", Version: "sanity", Controller: ctrl, Node: nodeInfoOnly{}, Prober: ctrl, Topology: true}))
 }
 
 // serve runs d on a temporary unix socket until the test ends.
@@ -112,7 +112,8 @@ func serve(t *testing.T, d *driver.Driver) string {
 type nodeInfoOnly struct{ csi.UnimplementedNodeServer }
 
 func (nodeInfoOnly) NodeGetInfo(context.Context, *csi.NodeGetInfoRequest) (*csi.NodeGetInfoResponse, error) {
-	return &csi.NodeGetInfoResponse{NodeId: sanityNode}, nil
+	return &csi.NodeGetInfoResponse{NodeId: sanityNode,
+		AccessibleTopology: &csi.Topology{Segments: map[string]string{volumeid.TopologyKey(idStorage): "true"}}}, nil
 }
 
 func (nodeInfoOnly) NodeGetCapabilities(context.Context, *csi.NodeGetCapabilitiesRequest) (*csi.NodeGetCapabilitiesResponse, error) {

@@ -9,7 +9,7 @@ import (
 // newController connects (lazily, with host-key verification) to every
 // configured array and builds the Controller service. closeAll drops the
 // SSH connections.
-func newController(cfg *config.Config, m *array.Metrics) (*controller.Server, func(), error) {
+func newController(cfg *config.Config, m *array.Metrics, topology bool) (*controller.Server, func(), error) {
 	clients := map[string]array.Client{}
 	var closers []func() error
 	closeAll := func() {
@@ -27,7 +27,7 @@ func newController(cfg *config.Config, m *array.Metrics) (*controller.Server, fu
 		clients[cfg.Storage[i].Name] = cli
 	}
 	ctrl, err := controller.New(cfg.Storage, clients, controller.Options{
-		HostnamePrefix: cfg.Host.HostnamePrefix, Link: cfg.Host.Link, Task: cfg.Task,
+		HostnamePrefix: cfg.Host.HostnamePrefix, Link: cfg.Host.Link, Task: cfg.Task, Topology: topology,
 	})
 	if err != nil {
 		closeAll()

@@ -59,9 +59,9 @@ func run() int {
 	}
 	defer stopMetrics()
 
-	dcfg := driver.Config{Name: opts.DriverName, Version: version, Metrics: metricsMgr}
+	dcfg := driver.Config{Name: opts.DriverName, Version: version, Metrics: metricsMgr, Topology: opts.Topology}
 	if opts.RunsController() {
-		ctrl, closeArrays, err := newController(cfg, arrayMetrics)
+		ctrl, closeArrays, err := newController(cfg, arrayMetrics, opts.Topology)
 		if err != nil {
 			klog.ErrorS(err, "Setting up the controller service")
 			return 1

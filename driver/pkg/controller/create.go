@@ -45,6 +45,9 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	if p.Storage, err = s.pickStorage(p.Storage, req.GetAccessibilityRequirements()); err != nil {
+		return nil, err
+	}
 	a, err := s.array(p.Storage, codes.InvalidArgument)
 	if err != nil {
 		return nil, err
@@ -128,10 +131,11 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 		}
 	}
 	return &csi.CreateVolumeResponse{Volume: &csi.Volume{
-		VolumeId:      volumeid.Volume{Storage: a.Config.Name, UID: master.UID}.String(),
-		CapacityBytes: master.Capacity,
-		VolumeContext: map[string]string{ctxStorage: a.Config.Name, ctxLevel: p.Level},
-		ContentSource: req.GetVolumeContentSource(),
+		VolumeId:           volumeid.Volume{Storage: a.Config.Name, UID: master.UID}.String(),
+		CapacityBytes:      master.Capacity,
+		VolumeContext:      map[string]string{ctxStorage: a.Config.Name, ctxLevel: p.Level},
+		ContentSource:      req.GetVolumeContentSource(),
+		AccessibleTopology: s.accessibleTopology(a.Config.Name),
 	}}, nil
 }
 

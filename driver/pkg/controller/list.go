@@ -133,9 +133,10 @@ func (s *Server) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (
 			}
 			all = append(all, keyed[*csi.ListVolumesResponse_Entry]{key: newKey(si, v.ID), entry: &csi.ListVolumesResponse_Entry{
 				Volume: &csi.Volume{
-					VolumeId:      volumeid.Volume{Storage: name, UID: v.UID}.String(),
-					CapacityBytes: v.Capacity,
-					VolumeContext: map[string]string{ctxStorage: name},
+					VolumeId:           volumeid.Volume{Storage: name, UID: v.UID}.String(),
+					CapacityBytes:      v.Capacity,
+					VolumeContext:      map[string]string{ctxStorage: name},
+					AccessibleTopology: s.accessibleTopology(name),
 				},
 				Status: &csi.ListVolumesResponse_VolumeStatus{PublishedNodeIds: published[v.UID]},
 			}})
@@ -201,7 +202,8 @@ func (s *Server) ControllerGetVolume(ctx context.Context, req *csi.ControllerGet
 		}
 	}
 	return &csi.ControllerGetVolumeResponse{
-		Volume: &csi.Volume{VolumeId: req.GetVolumeId(), CapacityBytes: v.Capacity, VolumeContext: map[string]string{ctxStorage: a.Config.Name}},
+		Volume: &csi.Volume{VolumeId: req.GetVolumeId(), CapacityBytes: v.Capacity, VolumeContext: map[string]string{ctxStorage: a.Config.Name},
+			AccessibleTopology: s.accessibleTopology(a.Config.Name)},
 		Status: &csi.ControllerGetVolumeResponse_VolumeStatus{PublishedNodeIds: nodes},
 	}, nil
 }

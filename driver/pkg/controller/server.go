@@ -36,17 +36,22 @@ type Options struct {
 	Link string
 	// Task is the top-level task section; storage[].task overrides it.
 	Task config.Task
+	// Topology makes volumes accessible only from nodes that report their
+	// array's key (volumeid.TopologyKey) and lets accessibility requirements
+	// choose the array when the StorageClass names none.
+	Topology bool
 }
 
 // Server implements csi.ControllerServer.
 type Server struct {
 	csi.UnimplementedControllerServer
 
-	opts     Options
-	arrays   map[string]*Array
-	first    string // storage[0].name: the default devName
-	inflight *inflight
-	hosts    *keyedMutex
+	opts        Options
+	arrays      map[string]*Array
+	first       string   // storage[0].name: the default devName
+	configOrder []string // storage names in config order
+	inflight    *inflight
+	hosts       *keyedMutex
 }
 
 // New builds the controller over clients keyed by storage[].name; every
@@ -78,6 +83,7 @@ func New(storages []config.Storage, clients map[string]array.Client, opts Option
 			task = *st.Task
 		}
 		s.arrays[st.Name] = &Array{Config: st, Client: c, limits: newLimiter(task)}
+		s.configOrder = append(s.configOrder, st.Name)
 	}
 	return s, nil
 }

@@ -25,6 +25,10 @@ type Options struct {
 	DriverName  string
 	ConfigPath  string
 	MetricsAddr string
+	// Topology advertises VOLUME_ACCESSIBILITY_CONSTRAINTS: nodes report one
+	// segment per storage[] in their config, volumes are accessible from the
+	// nodes that report their array. Set it on controller and nodes alike.
+	Topology bool
 
 	// Node service (all-in-one and nodeworker); see driver/pkg/node/README.md.
 	NodeStateDir      string
@@ -41,6 +45,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.DriverName, "driver-name", DefaultDriverName, "CSI driver name (the StorageClass provisioner)")
 	fs.StringVar(&o.ConfigPath, "config", "/etc/instorage/instorage.yaml", "path to instorage.yaml")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "listen address for Prometheus /metrics (empty disables)")
+	fs.BoolVar(&o.Topology, "topology", false, "volumes are accessible only from nodes whose config lists their storage (topology.instorage-csi.io/<storage>); set on controller and nodes alike")
 	fs.StringVar(&o.NodeStateDir, "node-state-dir", "", "node: directory for stage records (default /var/lib/kubelet/plugins/<driver-name>/node)")
 	fs.StringVar(&o.HostExec, "host-exec", "", `node: "nsenter" runs iscsiadm/multipath in the host's namespaces (kind nodes); "" runs them in the plugin`)
 	fs.StringVar(&o.HostProc, "host-proc", "/host/proc", "node: the host's /proc, for --host-exec=nsenter")
