@@ -397,3 +397,20 @@ func TestListVolumes_PagingSurvivesDeletes(t *testing.T) {
 	_, err = e.s.ListVolumes(ctx, &csi.ListVolumesRequest{StartingToken: "garbage"})
 	wantCode(t, err, codes.Aborted)
 }
+
+// A volume deleted while still published (rmvdisk -force drops the map):
+// the late unpublish still removes the node's now empty host object.
+func TestUnpublish_AfterDelete_RemovesEmptyHost(t *testing.T) {
+	e := newEnv(t, harness.Options{})
+	vol := e.mustCreate("pvc-gone", 1<<30, nil)
+	if _, err := e.s.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: vol.VolumeId, NodeId: node1, VolumeCapability: rwo()[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: vol.VolumeId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.ControllerUnpublishVolume(ctx, &csi.ControllerUnpublishVolumeRequest{VolumeId: vol.VolumeId, NodeId: node1}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertClean(t)
+}

@@ -279,6 +279,13 @@ func (s *Server) ControllerUnpublishVolume(ctx context.Context, req *csi.Control
 		return nil, err
 	}
 	if !ok {
+		// The volume went first (rmvdisk -force took its map): still drop the
+		// node's host object if that left it empty.
+		if len(nodes) == 1 && (nodes[0].IQN != "" || len(nodes[0].WWPNs) > 0) {
+			if err := s.unmap(ctx, a, "", s.hostName(nodes[0]), nil, true); err != nil {
+				return nil, err
+			}
+		}
 		return &csi.ControllerUnpublishVolumeResponse{}, nil
 	}
 	maps, err := a.Client.LsVDiskHostMap(ctx, v.Name)
