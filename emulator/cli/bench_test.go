@@ -33,7 +33,7 @@ func benchArray(b *testing.B) *CLI {
 		}
 		for i := 0; i < 10000; i++ {
 			if _, err := a.MkVDisk(model.MkVDiskReq{Name: fmt.Sprintf("pvc-%08d", i), SizeBytes: 1 << 30,
-				Pools: []string{"Pool0"}, RSizePct: 2, AutoExpand: true}); err != nil {
+				Pools: []string{"Pool0"}, Thin: true, RSizePct: 2, AutoExpand: true}); err != nil {
 				benchErr = err
 				return
 			}

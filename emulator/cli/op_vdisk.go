@@ -33,11 +33,12 @@ func created(what string, id int) []byte {
 // thinParams reads -rsize/-warning/-autoexpand/-grainsize/-compressed/-intier.
 func thinParams(a *args, r *model.MkVDiskReq) error {
 	var err error
-	r.RSizePct = -1
+	r.RSizePct = 2 // compressed without -rsize
 	if a.has("-rsize") {
 		if r.RSizePct, err = a.pctFlag("-rsize", 2); err != nil {
 			return err
 		}
+		r.Thin = true
 	}
 	if r.WarningPct, err = a.pctFlag("-warning", 0); err != nil {
 		return err
@@ -47,7 +48,7 @@ func thinParams(a *args, r *model.MkVDiskReq) error {
 	}
 	r.AutoExpand = a.has("-autoexpand")
 	r.Compressed = a.has("-compressed")
-	thin := r.RSizePct >= 0 || r.Compressed
+	thin := r.Thin || r.Compressed
 	if !thin && (a.has("-warning") || a.has("-autoexpand") || a.has("-grainsize")) {
 		return mErr("CMMVC5707E", "Required parameters are missing.") // thin-only flags need -rsize
 	}

@@ -16,7 +16,7 @@ func BenchmarkOpen10k(b *testing.B) {
 	}
 	for i := 0; i < 10000; i++ {
 		if _, err := a.MkVDisk(MkVDiskReq{Name: fmt.Sprintf("pvc-%08d", i), SizeBytes: 1 << 30,
-			Pools: []string{"Pool0"}, RSizePct: 2, AutoExpand: true}); err != nil {
+			Pools: []string{"Pool0"}, Thin: true, RSizePct: 2, AutoExpand: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

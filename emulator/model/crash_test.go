@@ -110,7 +110,7 @@ func crashChild(dir string) {
 	}
 	for i := 0; ; i++ {
 		name := fmt.Sprintf("r%s-v%d", round, i)
-		if _, err := a.MkVDisk(MkVDiskReq{Name: name, SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}); err != nil {
+		if _, err := a.MkVDisk(MkVDiskReq{Name: name, SizeBytes: 1 << 20, Pools: []string{"Pool0"}}); err != nil {
 			os.Exit(2)
 		}
 		fmt.Println("made " + name)

@@ -38,8 +38,8 @@ func must[T any](v T, err error) T {
 // populate makes one of everything.
 func populate(t *testing.T, a *Array) {
 	t.Helper()
-	must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, RSizePct: -1}))
-	must(a.MkVDisk(MkVDiskReq{Name: "v1", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, RSizePct: 2, AutoExpand: true}))
+	must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 30, Pools: []string{"Pool0"}}))
+	must(a.MkVDisk(MkVDiskReq{Name: "v1", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, Thin: true, RSizePct: 2, AutoExpand: true}))
 	must(a.MkVolume(MkVolumeReq{Name: "aa", SizeBytes: 1 << 30, Pools: []string{"Pool0", "Pool1"}, IOGrps: []string{"0", "1"}}))
 	must(a.MkHost(MkHostReq{Name: "h", IQNs: []string{"iqn.2000-01.a:h"}, Site: "site1"}))
 	must(a.MkVDiskHostMap("h", "v0", -1, true))
@@ -84,7 +84,7 @@ func TestPersistence_ReopenKeepsEverything(t *testing.T) {
 				t.Fatalf("state changed across reopen:\n%s\n%s", before, after)
 			}
 			// Ids and serials continue, never reused.
-			id := must(b.MkVDisk(MkVDiskReq{Name: "next", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+			id := must(b.MkVDisk(MkVDiskReq{Name: "next", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
 			if v := must(b.VDisk("next")); id != 6 || v.UID[16:] != "0000000000000007" {
 				t.Fatalf("id %d uid %s", id, v.UID)
 			}
@@ -103,7 +103,7 @@ func TestPersistence_TornJournal(t *testing.T) {
 	states = append(states, dump(a))
 	steps := []func(){
 		func() {
-			must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, RSizePct: -1}))
+			must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 30, Pools: []string{"Pool0"}}))
 		},
 		func() { must(a.MkHost(MkHostReq{Name: "h", IQNs: []string{"iqn.2000-01.a:h"}})) },
 		func() { must(a.MkVDiskHostMap("h", "v0", -1, true)) },
@@ -150,7 +150,7 @@ func TestPersistence_TornJournal(t *testing.T) {
 		}
 		last = idx
 		// The array keeps working after recovery and the torn tail is gone.
-		must(b.MkVDisk(MkVDiskReq{Name: "after", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+		must(b.MkVDisk(MkVDiskReq{Name: "after", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
 		b.Close()
 		c := open(t, d, clk, 1<<20)
 		if _, err := c.VDisk("after"); err != nil {
@@ -166,8 +166,8 @@ func TestPersistence_TornJournal(t *testing.T) {
 func TestPersistence_CorruptRecordStopsReplay(t *testing.T) {
 	dir := t.TempDir()
 	a := open(t, dir, nil, 1<<20)
-	must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
-	must(a.MkVDisk(MkVDiskReq{Name: "v1", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+	must(a.MkVDisk(MkVDiskReq{Name: "v0", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
+	must(a.MkVDisk(MkVDiskReq{Name: "v1", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
 	a.Close()
 	p := filepath.Join(dir, journalFile)
 	j, _ := os.ReadFile(p)
@@ -194,9 +194,9 @@ func TestData_SnapshotIsPointInTime_CloneHasBytes(t *testing.T) {
 	a := open(t, dir, clk, 0)
 	defer a.Close()
 	const size = 64 << 20
-	must(a.MkVDisk(MkVDiskReq{Name: "src", SizeBytes: size, Pools: []string{"Pool0"}, RSizePct: -1}))
-	must(a.MkVDisk(MkVDiskReq{Name: "snap", SizeBytes: size, Pools: []string{"Pool0"}, RSizePct: 0, AutoExpand: true}))
-	must(a.MkVDisk(MkVDiskReq{Name: "clone", SizeBytes: size, Pools: []string{"Pool0"}, RSizePct: -1}))
+	must(a.MkVDisk(MkVDiskReq{Name: "src", SizeBytes: size, Pools: []string{"Pool0"}}))
+	must(a.MkVDisk(MkVDiskReq{Name: "snap", SizeBytes: size, Pools: []string{"Pool0"}, Thin: true, RSizePct: 0, AutoExpand: true}))
+	must(a.MkVDisk(MkVDiskReq{Name: "clone", SizeBytes: size, Pools: []string{"Pool0"}}))
 	path := func(name string) string {
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -264,7 +264,7 @@ func TestEvents_MapUnmapResize(t *testing.T) {
 	defer a.Close()
 	ev, cancel := a.Subscribe()
 	defer cancel()
-	must(a.MkVDisk(MkVDiskReq{Name: "v", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+	must(a.MkVDisk(MkVDiskReq{Name: "v", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
 	must(a.MkHost(MkHostReq{Name: "h", IQNs: []string{"iqn.2000-01.a:h"}}))
 	<-ev // host change
 	must(a.MkVDiskHostMap("h", "v", 5, false))
@@ -299,7 +299,7 @@ func TestTopology_Validate(t *testing.T) {
 	// A state that references a pool the topology lost is refused at Open.
 	dir := t.TempDir()
 	a := open(t, dir, nil, 0)
-	must(a.MkVDisk(MkVDiskReq{Name: "v", SizeBytes: 1 << 20, Pools: []string{"Pool1"}, RSizePct: -1}))
+	must(a.MkVDisk(MkVDiskReq{Name: "v", SizeBytes: 1 << 20, Pools: []string{"Pool1"}}))
 	a.Close()
 	topo := TwoSiteTopology()
 	topo.Pools = topo.Pools[:1]
@@ -313,11 +313,11 @@ func TestMkVDisk_AppendsOneSmallRecord(t *testing.T) {
 	a := open(t, dir, nil, 1<<20)
 	defer a.Close()
 	for i := 0; i < 500; i++ {
-		must(a.MkVDisk(MkVDiskReq{Name: fmt.Sprintf("v%d", i), SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+		must(a.MkVDisk(MkVDiskReq{Name: fmt.Sprintf("v%d", i), SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
 	}
 	size := func() int64 { fi, _ := os.Stat(filepath.Join(dir, journalFile)); return fi.Size() }
 	before := size()
-	must(a.MkVDisk(MkVDiskReq{Name: "one-more", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+	must(a.MkVDisk(MkVDiskReq{Name: "one-more", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
 	if d := size() - before; d <= 0 || d > 1024 {
 		t.Fatalf("mkvdisk appended %d bytes; must be one small record", d)
 	}
@@ -325,12 +325,12 @@ func TestMkVDisk_AppendsOneSmallRecord(t *testing.T) {
 
 func TestReadsWorkAfterClose(t *testing.T) {
 	a := open(t, t.TempDir(), nil, 0)
-	must(a.MkVDisk(MkVDiskReq{Name: "v", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}))
+	must(a.MkVDisk(MkVDiskReq{Name: "v", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}))
 	a.Close()
 	if len(a.VDisks(VDiskSelector{})) != 1 {
 		t.Fatal("reads must not depend on the journal")
 	}
-	if _, err := a.MkVDisk(MkVDiskReq{Name: "w", SizeBytes: 1 << 20, Pools: []string{"Pool0"}, RSizePct: -1}); err == nil {
+	if _, err := a.MkVDisk(MkVDiskReq{Name: "w", SizeBytes: 1 << 20, Pools: []string{"Pool0"}}); err == nil {
 		t.Fatal("changes after Close must fail")
 	}
 }
@@ -338,7 +338,7 @@ func TestReadsWorkAfterClose(t *testing.T) {
 func TestThin_RealCapacityFollowsWrites(t *testing.T) {
 	a := open(t, t.TempDir(), nil, 0)
 	defer a.Close()
-	must(a.MkVDisk(MkVDiskReq{Name: "t", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, RSizePct: 0, AutoExpand: true}))
+	must(a.MkVDisk(MkVDiskReq{Name: "t", SizeBytes: 1 << 30, Pools: []string{"Pool0"}, Thin: true, RSizePct: 0, AutoExpand: true}))
 	free0 := a.Pools()[0].Free
 	a.mu.Lock()
 	p := a.dataPath(a.vdiskRef("t"))

@@ -14,7 +14,8 @@ type MkVDiskReq struct {
 	Copies       int      // -copies; 0 means len(Pools)
 	IOGrp        string   // -iogrp; "" → default I/O group
 	AccessIOGrps []string // -accessiogrp
-	RSizePct     int      // -rsize; -1 → thick
+	Thin         bool     // -rsize given: thin-provisioned copies
+	RSizePct     int      // -rsize (used when Thin or Compressed)
 	WarningPct   int
 	AutoExpand   bool
 	GrainSize    int // 0 → 256 for thin
@@ -107,7 +108,7 @@ func (a *Array) mkVDisk(t *tx, r MkVDiskReq, x *vdiskExtra) (int, error) {
 			access = append([]int{g.ID}, access...)
 		}
 	}
-	thin := r.RSizePct >= 0 || r.Compressed
+	thin := r.Thin || r.Compressed
 	if r.Compressed && !a.topo.Vendor.Compression {
 		return 0, errCompression()
 	}
@@ -129,10 +130,7 @@ func (a *Array) mkVDisk(t *tx, r MkVDiskReq, x *vdiskExtra) (int, error) {
 	} else if grain != 0 {
 		return 0, errBadValue("-grainsize")
 	}
-	rsize := r.RSizePct
-	if r.Compressed && rsize < 0 {
-		rsize = 2
-	}
+	rsize := max(r.RSizePct, 0)
 	intier := r.InTier
 	if intier == "" {
 		intier = "auto"
@@ -493,7 +491,7 @@ func (a *Array) AddVDiskCopy(ref string, r MkVDiskReq) (vdiskID, copyID int, err
 		if p == nil {
 			return errNotExist()
 		}
-		thin := r.RSizePct >= 0 || r.Compressed
+		thin := r.Thin || r.Compressed
 		if r.Compressed && !a.topo.Vendor.Compression {
 			return errCompression()
 		}

@@ -35,7 +35,7 @@ func (a *Array) MkVolume(r MkVolumeReq) (int, error) {
 		if r.Thin || r.Compressed {
 			rsize = r.BufferPct
 		}
-		base := MkVDiskReq{SizeBytes: r.SizeBytes, RSizePct: rsize, WarningPct: r.WarningPct,
+		base := MkVDiskReq{SizeBytes: r.SizeBytes, Thin: r.Thin, RSizePct: rsize, WarningPct: r.WarningPct,
 			AutoExpand: r.AutoExpand, GrainSize: r.GrainSize, Compressed: r.Compressed}
 		// Check space for all four up front so nothing is half-created.
 		size, err := checkSize(r.SizeBytes)
@@ -47,7 +47,7 @@ func (a *Array) MkVolume(r MkVolumeReq) (int, error) {
 			real = roundUp(size*int64(rsize)/100, sectorBytes)
 		}
 		extra := map[int]int64{p0.ID: 0, p1.ID: real}
-		cv := MkVDiskReq{SizeBytes: r.SizeBytes, RSizePct: 0, AutoExpand: true}
+		cv := MkVDiskReq{SizeBytes: r.SizeBytes, Thin: true, RSizePct: 0, AutoExpand: true}
 
 		m := base
 		m.Name, m.Pools = r.Name, []string{r.Pools[0]}
