@@ -42,6 +42,10 @@ type Options struct {
 	// with the driver's own SSH transport and pinned host key, so dropped
 	// connections can be injected. Otherwise calls stay in-process.
 	SSH bool
+	// NoSync skips the emulator's per-command fsync (throw-away state), so
+	// benchmarks measure the driver rather than the test machine's disk; a
+	// real array acknowledges from NVRAM.
+	NoSync bool
 }
 
 // Start opens a fresh array in t.TempDir and an in-process client to it.
@@ -51,7 +55,7 @@ func Start(t testing.TB, o Options) *Emulator {
 	if o.Topology != nil {
 		topo = *o.Topology
 	}
-	m, err := model.Open(t.TempDir(), topo)
+	m, err := model.OpenWithOptions(t.TempDir(), topo, model.Options{NoSync: o.NoSync})
 	if err != nil {
 		t.Fatalf("opening emulator model: %v", err)
 	}
