@@ -312,8 +312,7 @@ func (a *Array) progress(m *LCMap, now time.Time) int {
 // copies and RC relationships reaching sync. Queries never cause them.
 func (a *Array) advanceLocked(t *tx) {
 	now := a.now()
-	for _, id := range sortedIDs(a.st.LCMaps) {
-		m := a.st.LCMaps[id]
+	for id, m := range a.st.LCMaps { // order is irrelevant; commit sorts the record
 		switch m.Status {
 		case lcPreparing:
 			if !now.Before(m.PreparedAt) {
