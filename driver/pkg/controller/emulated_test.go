@@ -414,3 +414,24 @@ func TestUnpublish_AfterDelete_RemovesEmptyHost(t *testing.T) {
 	}
 	e.assertClean(t)
 }
+
+// An active-active volume is reachable through both sites' nodes, each path
+// with the LUN of its node's I/O group, and its host carries the site.
+func TestActiveActive_Publish_PathsInBothIOGroups(t *testing.T) {
+	topo := model.TwoSiteTopology()
+	e := newEnv(t, harness.Options{Topology: &topo})
+	vol := e.mustCreate("pvc-aa-pub", 1<<30, aaParams())
+	r, err := e.s.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: vol.VolumeId, NodeId: node1, VolumeCapability: rwo()[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	portals := strings.Split(r.PublishContext["targetPortals"], ",")
+	luns := strings.Split(r.PublishContext["targetLUNs"], ",")
+	if len(portals) != 4 || len(luns) != 4 {
+		t.Fatalf("want a path through each of the 4 nodes: %v", r.PublishContext)
+	}
+	h, err := e.emu.Client.LsHost(ctx, "worker-1")
+	if err != nil || h.SiteName != "site1" {
+		t.Fatalf("host %+v %v: want site1 (the master's I/O group)", h, err)
+	}
+}
