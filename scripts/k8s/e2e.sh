@@ -72,6 +72,11 @@ kind create cluster --name "$CLUSTER" --image "localhost/kindnode:$KV" --config 
 for i in instorage-csi mcs-emulator csi-node-driver-registrar-lite livenessprobe-lite; do
 	kind load docker-image --name "$CLUSTER" "ghcr.io/instorage-csi/$i:dev"
 done
+# A node image cached from a run without sidecars lacks them; loading is idempotent.
+"$ROOT/scripts/images/build-sidecars.sh" | while read -r img; do
+	docker exec "$CLUSTER-control-plane" crictl inspecti "$img" >/dev/null 2>&1 ||
+		kind load docker-image --name "$CLUSTER" "$img"
+done
 
 log "snapshot CRDs and snapshot-controller $SNAPSHOTTER_VERSION"
 CLIENT_DIR=$(go mod download -json "$SNAPSHOTTER_CLIENT_MOD@$SNAPSHOTTER_VERSION" | jq -r .Dir)

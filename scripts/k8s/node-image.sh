@@ -65,15 +65,24 @@ cp "$W/ctx/busybox/x/bin/busybox" "$W/ctx/busybox/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nENV PATH=/bin\n' >"$W/ctx/busybox/Dockerfile"
 docker build -q -t "registry.k8s.io/e2e-test-images/busybox:$BUSYBOX_TAG" "$W/ctx/busybox" >/dev/null
 
-"$ROOT/scripts/images/build-sidecars.sh"
+# Sidecars ride along when built (make e2e always builds them first); without
+# them the image still makes a working cluster and they can be `kind load`ed later.
+SIDECAR_IMAGES=()
+if "$ROOT/scripts/images/build-sidecars.sh"; then
+	SIDECAR_IMAGES=(
+		"registry.k8s.io/sig-storage/csi-provisioner:$PROVISIONER_VERSION" "registry.k8s.io/sig-storage/csi-attacher:$ATTACHER_VERSION"
+		"registry.k8s.io/sig-storage/csi-snapshotter:$SNAPSHOTTER_VERSION" "registry.k8s.io/sig-storage/csi-resizer:$RESIZER_VERSION"
+		"registry.k8s.io/sig-storage/snapshot-controller:$SNAPSHOTTER_VERSION"
+	)
+else
+	echo "warning: $TAG without CSI sidecars" >&2
+fi
 IMAGES=(
 	"registry.k8s.io/kube-apiserver:$KV" "registry.k8s.io/kube-controller-manager:$KV"
 	"registry.k8s.io/kube-scheduler:$KV" "registry.k8s.io/kube-proxy:$KV"
 	"registry.k8s.io/etcd:$ETCD_TAG" "registry.k8s.io/coredns/coredns:$COREDNS_TAG" "registry.k8s.io/pause:$PAUSE_TAG"
 	"registry.k8s.io/e2e-test-images/busybox:$BUSYBOX_TAG"
-	"registry.k8s.io/sig-storage/csi-provisioner:$PROVISIONER_VERSION" "registry.k8s.io/sig-storage/csi-attacher:$ATTACHER_VERSION"
-	"registry.k8s.io/sig-storage/csi-snapshotter:$SNAPSHOTTER_VERSION" "registry.k8s.io/sig-storage/csi-resizer:$RESIZER_VERSION"
-	"registry.k8s.io/sig-storage/snapshot-controller:$SNAPSHOTTER_VERSION"
+	"${SIDECAR_IMAGES[@]}"
 )
 for i in "${IMAGES[@]}"; do
 	docker save "$i" >"$W/images/$(tr '/:' '__' <<<"$i").tar"
