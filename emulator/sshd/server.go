@@ -55,6 +55,8 @@ type Server struct {
 	closed   bool
 	inflight int           // commands running or replying
 	idle     chan struct{} // closed when inflight drops to 0 during Shutdown
+	conns    map[*trackedConn]struct{}
+	drained  chan struct{} // closed when conns empties during Shutdown
 }
 
 // New validates cfg and builds a server; call Serve to start it.
@@ -77,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CommandTimeout == 0 {
 		cfg.CommandTimeout = DefaultCommandTimeout
 	}
-	s := &Server{cfg: cfg, metrics: cfg.Metrics}
+	s := &Server{cfg: cfg, metrics: cfg.Metrics, conns: map[*trackedConn]struct{}{}}
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nil)
 	}
@@ -147,12 +149,24 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	}
 	s.metrics.connections.WithLabelValues("accepted").Inc()
 	s.metrics.active.Inc()
-	return &trackedConn{Conn: conn, release: func() {
+	tc := &trackedConn{Conn: conn}
+	tc.release = func() {
 		s.metrics.active.Dec()
 		if s.slots != nil {
 			<-s.slots
 		}
-	}}
+		s.mu.Lock()
+		delete(s.conns, tc)
+		if len(s.conns) == 0 && s.drained != nil {
+			close(s.drained)
+			s.drained = nil
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	s.conns[tc] = struct{}{}
+	s.mu.Unlock()
+	return tc
 }
 
 // trackedConn gives back its connection slot exactly once.
@@ -160,6 +174,15 @@ type trackedConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
+}
+
+// closeWrite half-closes TCP: the peer reads everything already sent, then
+// EOF. A full close with unread input would reset the connection and the
+// peer could lose replies still in its receive buffer.
+func (c *trackedConn) closeWrite() {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
 }
 
 func (c *trackedConn) Close() error {
@@ -211,7 +234,7 @@ func (s *Server) Close() error {
 }
 
 // Shutdown stops accepting connections and commands, waits until the
-// commands in flight have replied (or ctx ends), then drops every
+// commands in flight have replied (or ctx ends), then ends every
 // connection, idle ones included: clients keep connections open, so waiting
 // for them to close would always use up the whole grace period.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -235,8 +258,38 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
+	if err == nil {
+		s.drain(ctx)
+	}
 	s.ssh.Close()
 	return err
+}
+
+// drainTimeout bounds how long Shutdown waits for clients to notice the
+// half-close and hang up.
+const drainTimeout = 2 * time.Second
+
+// drain half-closes every connection so the replies already written reach
+// the clients, and waits (briefly) for the clients to close their side.
+func (s *Server) drain(ctx context.Context) {
+	s.mu.Lock()
+	if len(s.conns) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.drained = make(chan struct{})
+	done := s.drained
+	for c := range s.conns {
+		c.closeWrite()
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // beginCommand admits a command unless the server is shutting down.

@@ -19,8 +19,9 @@ import (
 // scriptRunner answers by the command's first word so each test can ask
 // for the behaviour it needs.
 type scriptRunner struct {
-	mu    sync.Mutex
-	calls []string
+	mu      sync.Mutex
+	calls   []string
+	started chan struct{} // "holdsignal" closes it when it starts
 }
 
 func (r *scriptRunner) Run(ctx context.Context, user, line string) ([]byte, []byte, int) {
@@ -42,6 +43,10 @@ func (r *scriptRunner) Run(ctx context.Context, user, line string) ([]byte, []by
 		return nil, nil, 0
 	case "hold": // holds the session open for concurrency tests
 		time.Sleep(50 * time.Millisecond)
+		return []byte("held\n"), nil, 0
+	case "holdsignal": // like hold, and tells the test it is running
+		close(r.started)
+		time.Sleep(200 * time.Millisecond)
 		return []byte("held\n"), nil, 0
 	case "dropbefore":
 		DropConnection(ctx)
@@ -478,6 +483,7 @@ func TestCommandNameAndRedact(t *testing.T) {
 
 func TestShutdownWaitsForCommandsThenDropsIdleConnections(t *testing.T) {
 	ts := startServer(t, nil)
+	ts.runner.started = make(chan struct{})
 	busy, idle := ts.admin(t), ts.admin(t)
 	run(t, idle, "echo warm")
 	type res struct {
@@ -487,22 +493,13 @@ func TestShutdownWaitsForCommandsThenDropsIdleConnections(t *testing.T) {
 	}
 	done := make(chan res, 1)
 	go func() {
-		out, _, st, err := tryRun(busy, "hold")
+		out, _, st, err := tryRun(busy, "holdsignal")
 		done <- res{out, st, err}
 	}()
-	// Let the command start before shutting down.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ts.srv.mu.Lock()
-		n := ts.srv.inflight
-		ts.srv.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("command never started")
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-ts.runner.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("command never started")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
