@@ -435,3 +435,14 @@ func TestActiveActive_Publish_PathsInBothIOGroups(t *testing.T) {
 		t.Fatalf("host %+v %v: want site1 (the master's I/O group)", h, err)
 	}
 }
+
+func TestPublish_LinkMismatch_FailedPrecondition(t *testing.T) {
+	e := newEnv(t, harness.Options{})
+	vol := e.mustCreate("pvc-link", 1<<30, nil)
+	_, err := e.s.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: vol.VolumeId,
+		NodeId: "worker-9;wwpn=10000000C9A1B2C3", VolumeCapability: rwo()[0]})
+	wantCode(t, err, codes.FailedPrecondition)
+	if h := e.hosts(); len(h) != 0 {
+		t.Fatalf("host made for a mismatched node: %+v", h)
+	}
+}

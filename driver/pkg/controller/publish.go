@@ -39,6 +39,9 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 	if err != nil {
 		return nil, status.Error(codes.NotFound, err.Error())
 	}
+	if (s.opts.Link == host.LinkISCSI && len(node.WWPNs) > 0) || (s.opts.Link == host.LinkFC && node.IQN != "") {
+		return nil, status.Errorf(codes.FailedPrecondition, "node %s reports %s ports but host.link is %s: controller and node configs disagree", node.Name, map[bool]string{true: "FC", false: "iSCSI"}[len(node.WWPNs) > 0], s.opts.Link)
+	}
 	a, err := s.array(id.Storage, codes.NotFound)
 	if err != nil {
 		return nil, err
