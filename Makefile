@@ -6,8 +6,9 @@ BIN := $(CURDIR)/bin
 CACHE ?= $(CURDIR)/.cache
 export CACHE
 K8S_VERSION ?= 1.37
+FUZZTIME ?= 30s
 
-.PHONY: all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
+.PHONY: sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
 
 all: build
 
@@ -25,6 +26,10 @@ test: vet
 
 sanity:
 	$(GO) test -count=1 -timeout 20m ./sanity/...
+
+# What CI runs (.ci/run), stage by stage; every stage must pass.
+ci:
+	scripts/ci/stages.sh
 
 # A narrated walkthrough over the CSI API against the emulator (no Kubernetes).
 demo:
@@ -44,8 +49,14 @@ vm-iscsi:
 	scripts/vm/iscsi-emulator.sh
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParsers -fuzztime 30s ./driver/pkg/array
-	$(GO) test -run '^$$' -fuzz FuzzValidatorsOnlyAcceptSafeTokens -fuzztime 30s ./driver/pkg/array
+	$(GO) test ./emulator/cli -run '^$$' -fuzz FuzzTokenize -fuzztime $(FUZZTIME)
+	$(GO) test ./emulator/cli -run '^$$' -fuzz FuzzRun -fuzztime $(FUZZTIME)
+	$(GO) test -run '^$$' -fuzz FuzzParsers -fuzztime $(FUZZTIME) ./driver/pkg/array
+	$(GO) test -run '^$$' -fuzz FuzzValidatorsOnlyAcceptSafeTokens -fuzztime $(FUZZTIME) ./driver/pkg/array
+
+# csi-sanity against the built binaries (driver in controller mode, emulator over SSH).
+sanity-binaries:
+	scripts/sanity/binaries.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./emulator/... ./driver/...

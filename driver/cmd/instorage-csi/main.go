@@ -42,7 +42,13 @@ func run() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	cfg, err := config.Load(opts.ConfigPath)
+	// Only the controller talks to arrays; a node plugin is not given their
+	// credentials or host keys, so it validates everything else.
+	load := config.LoadHostOnly
+	if opts.RunsController() {
+		load = config.Load
+	}
+	cfg, err := load(opts.ConfigPath)
 	if err != nil {
 		klog.ErrorS(err, "Loading configuration")
 		return 1
