@@ -8,7 +8,7 @@ export CACHE
 K8S_VERSION ?= 1.37
 FUZZTIME ?= 30s
 
-.PHONY: sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
+.PHONY: iscsi-conformance sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
 
 all: build
 
@@ -47,6 +47,14 @@ vm-smoke:
 
 vm-iscsi:
 	scripts/vm/iscsi-emulator.sh
+
+# libiscsi iscsi-test-cu (SCSI + iSCSI families) on tgt and on the emulator, same run; fails if the emulator passes fewer.
+iscsi-conformance:
+	scripts/iscsi/conformance.sh
+
+# Node service on a real kernel in the VM against the emulator (csi-sanity Node tests + data tests).
+sanity-node:
+	scripts/node/sanity-node.sh
 
 fuzz:
 	$(GO) test ./emulator/cli -run '^$$' -fuzz FuzzTokenize -fuzztime $(FUZZTIME)
