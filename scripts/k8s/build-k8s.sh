@@ -133,7 +133,8 @@ part_cp_tools() {
 	echo "ETCD_TAG=$etcd COREDNS_TAG=$coredns PAUSE_TAG=$(kubeadm_const PauseVersion)" >"$OUT/images.env"
 	if [[ ! -f $OUT/bin/etcd ]]; then
 		wrapped "$OUT/bin" go.etcd.io/etcd/server/v3 "v${etcd%-*}" go.etcd.io/etcd/server/v3
-		mv "$OUT/bin/v3" "$OUT/bin/etcd"
+		# go build names a ".../server/v3" main "server".
+		mv "$OUT/bin/server" "$OUT/bin/etcd"
 	fi
 	if [[ ! -f $OUT/bin/coredns ]]; then
 		wrapped "$OUT/bin" github.com/coredns/coredns "$coredns" github.com/coredns/coredns
