@@ -8,7 +8,7 @@ export CACHE
 K8S_VERSION ?= 1.37
 FUZZTIME ?= 30s
 
-.PHONY: iscsi-conformance sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
+.PHONY: emulator iscsi-conformance sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
 
 all: build
 
@@ -23,6 +23,13 @@ vet:
 # Unit tests and the emulator suite (real SSH on loopback); no root needed.
 test: vet
 	$(GO) test -count=1 -timeout 20m ./driver/... ./emulator/...
+
+test-emulator:
+	$(GO) test -count=1 -timeout 20m ./emulator/...
+
+# Start the emulator in the background (scripts/emulator/emulator.sh stop to stop it).
+emulator: build
+	scripts/emulator/emulator.sh start $(EMULATOR_ARGS)
 
 sanity:
 	$(GO) test -count=1 -timeout 20m ./sanity/...

@@ -106,3 +106,14 @@ func TestCommandLog_RingKeepsNewest(t *testing.T) {
 		t.Fatalf("recent = %+v", got)
 	}
 }
+
+func TestCommandLog_RedactsCHAPSecrets(t *testing.T) {
+	l := NewCommandLog(4)
+	r := l.Wrap(newArray(t))
+	mustRun(t, r, "mcsop mkhost -force -iscsiname iqn.1994-05.com.redhat:n1 -name h1")
+	mustRun(t, r, "mcsop chhost -chapsecret S3cretS3cretS3cr h1")
+	got := l.Recent(1)[0].Command
+	if strings.Contains(got, "S3cret") || !strings.Contains(got, "chhost") {
+		t.Fatalf("logged %q", got)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/instorage-csi/instorage-csi/emulator/sshd"
 )
 
 // Runner is the CLI seam (same method set as sshd.Runner).
@@ -68,8 +70,9 @@ func (l *CommandLog) Recent(n int) []Entry {
 	return out
 }
 
-// Wrap returns a Runner that records every command run through r. Users
-// in skip (the console's own queries) are not recorded.
+// Wrap returns a Runner that records every command run through r, with
+// secrets (chhost -chapsecret) redacted since the log is shown on a web
+// page. Users in skip (the console's own queries) are not recorded.
 func (l *CommandLog) Wrap(r Runner, skip ...string) Runner {
 	return &recording{r: r, log: l, skip: skip}
 }
@@ -91,7 +94,7 @@ func (w *recording) Run(ctx context.Context, user, line string) ([]byte, []byte,
 	w.log.Add(Entry{
 		Time:      start.UTC(),
 		User:      user,
-		Command:   line,
+		Command:   sshd.Redact(line),
 		LatencyMS: float64(time.Since(start).Microseconds()) / 1000,
 		Exit:      code,
 		Error:     strings.TrimSpace(string(errOut)),

@@ -90,7 +90,7 @@ func runServe(ctx context.Context, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	limits, _ := c.SSH.Limits.Resolved()
 	srv, err := sshd.New(sshd.Config{
-		Runner:      loggedRunner{inner: inj.Wrap(arrayCLI), log: cmdLog},
+		Runner:      cmdLog.Wrap(inj.Wrap(arrayCLI)),
 		Credentials: creds,
 		HostKey:     hostKey,
 		Limits: sshd.Limits{MaxConnections: limits.MaxSessions, ConnectionsPerSecond: limits.ConnectionsPerSecond,
