@@ -210,7 +210,7 @@ func (c *conn) startSession(params map[string]string, isid [6]byte) (*session, e
 	if init == "" {
 		return nil, lerr(loginMissingParam, "InitiatorName missing")
 	}
-	se := &session{srv: c.srv, initiator: init, isid: isid, node: c.node, conn: c}
+	se := &session{srv: c.srv, initiator: init, isid: isid, node: c.node, conn: c, since: time.Now().UTC()}
 	switch params["SessionType"] {
 	case "Discovery":
 		se.discovery = true

@@ -112,7 +112,7 @@ func (b *ModelBackend) Subscribe() (<-chan struct{}, func()) {
 // StartForModel starts the target over arr and registers it as the model's
 // write quiescer (LocalCopy snapshots are point-in-time). It returns the
 // bound portals and a stop function that waits for every connection.
-func StartForModel(ctx context.Context, arr *model.Array, cfg Config) ([]string, func(), error) {
+func StartForModel(ctx context.Context, arr *model.Array, cfg Config) (*Server, func(), error) {
 	srv := NewServer(cfg, NewModelBackend(arr))
 	if err := srv.Listen(); err != nil {
 		return nil, nil, fmt.Errorf("iscsi: %w", err)
@@ -126,7 +126,7 @@ func StartForModel(ctx context.Context, arr *model.Array, cfg Config) ([]string,
 			klog.ErrorS(err, "iSCSI target stopped")
 		}
 	}()
-	return srv.Addrs(), func() {
+	return srv, func() {
 		arr.SetQuiescer(nil)
 		cancel()
 		<-done

@@ -2,6 +2,7 @@ package iscsi
 
 import (
 	"encoding/hex"
+	"sort"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -20,6 +21,37 @@ type session struct {
 	discovery bool
 	nexus     *scsi.Nexus // nil for discovery sessions
 	conn      *conn
+	since     time.Time
+}
+
+// SessionInfo describes one logged-in normal session (the web console).
+type SessionInfo struct {
+	Portal    string // local address the initiator connected to
+	Target    string
+	Initiator string
+	Remote    string
+	Since     time.Time
+}
+
+// SessionList returns the normal (non-discovery) sessions, by portal.
+func (s *Server) SessionList() []SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]SessionInfo, 0, len(s.sessions))
+	for _, se := range s.sessions {
+		if se.discovery || se.conn == nil {
+			continue
+		}
+		out = append(out, SessionInfo{Portal: se.conn.nc.LocalAddr().String(), Target: se.node.IQN,
+			Initiator: se.initiator, Remote: se.conn.nc.RemoteAddr().String(), Since: se.since})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Portal != out[j].Portal {
+			return out[i].Portal < out[j].Portal
+		}
+		return out[i].Initiator < out[j].Initiator
+	})
+	return out
 }
 
 func sessionKey(initiator string, isid [6]byte, target string) string {

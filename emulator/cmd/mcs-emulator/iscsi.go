@@ -8,6 +8,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/instorage-csi/instorage-csi/emulator/config"
+	"github.com/instorage-csi/instorage-csi/emulator/console"
 	"github.com/instorage-csi/instorage-csi/emulator/iscsi"
 	"github.com/instorage-csi/instorage-csi/emulator/model"
 	"github.com/instorage-csi/instorage-csi/emulator/scsi"
@@ -15,7 +16,7 @@ import (
 
 // startISCSI binds every node's portals and serves them until the returned
 // stop function runs.
-func startISCSI(ctx context.Context, c *config.Config, arr *model.Array) ([]string, func(), error) {
+func startISCSI(ctx context.Context, c *config.Config, arr *model.Array) (*iscsi.Server, func(), error) {
 	if !c.ISCSIEnabled() {
 		klog.InfoS("iSCSI target disabled")
 		return nil, func() {}, nil
@@ -30,7 +31,7 @@ func startISCSI(ctx context.Context, c *config.Config, arr *model.Array) ([]stri
 	}
 	// StartForModel also registers the target as the model's write
 	// quiescer, so LocalCopy snapshots are point-in-time.
-	portals, stop, err := iscsi.StartForModel(ctx, arr, iscsi.Config{
+	srv, stop, err := iscsi.StartForModel(ctx, arr, iscsi.Config{
 		Port:      port,
 		Identity:  scsi.Identity{Vendor: c.ISCSI.Vendor, Product: c.ISCSI.Product, Revision: c.ISCSI.Revision},
 		Advertise: c.ISCSI.Advertise,
@@ -38,7 +39,22 @@ func startISCSI(ctx context.Context, c *config.Config, arr *model.Array) ([]stri
 	if err != nil {
 		return nil, nil, fmt.Errorf("iSCSI target: %w", err)
 	}
-	return portals, stop, nil
+	return srv, stop, nil
+}
+
+// consoleSessions lists the target's sessions for the web console.
+func consoleSessions(srv *iscsi.Server) func() []console.Session {
+	if srv == nil {
+		return nil
+	}
+	return func() []console.Session {
+		var out []console.Session
+		for _, s := range srv.SessionList() {
+			out = append(out, console.Session{Portal: s.Portal, Target: s.Target, Initiator: s.Initiator,
+				Remote: s.Remote, Since: s.Since.Format("2006-01-02 15:04:05Z")})
+		}
+		return out
+	}
 }
 
 // freePort finds a port free on loopback for every portal (tests run

@@ -112,11 +112,15 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 
-	portals, stopISCSI, err := startISCSI(ctx, c, arr)
+	target, stopISCSI, err := startISCSI(ctx, c, arr)
 	if err != nil {
 		return err
 	}
 	defer stopISCSI()
+	var portals []string
+	if target != nil {
+		portals = target.Addrs()
+	}
 	// After the portals are bound: a node configured offline at start keeps
 	// its listener and serves again once brought back online.
 	if err := c.Faults.State.Apply(arr); err != nil {
@@ -125,7 +129,7 @@ func runServe(ctx context.Context, args []string) error {
 
 	ctl, err := startControl(c.Control.Addr, token, control.Config{
 		Injector: inj, Array: arr, Gatherer: reg, Token: token,
-		Console: console.Handler(console.Sources{Runner: arrayCLI, Log: cmdLog}),
+		Console: console.Handler(console.Sources{Runner: arrayCLI, Log: cmdLog, Sessions: consoleSessions(target)}),
 		Info: func() control.Info {
 			return control.Info{Version: version, SSHAddr: sshAddr.String(), HostKeyFingerprint: fp,
 				ISCSIPortals: portals, StateDir: c.StateDir}
