@@ -29,7 +29,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"array", "command", "result"}),
 		commandErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "instorage", Subsystem: "array", Name: "command_errors_total",
-			Help: "Failed MCS CLI commands by sub-command and CMMVC code (or transport, invalid, bad_output, no_code).",
+			Help: "Failed MCS CLI commands by sub-command and CMMVC code (or transport_error, invalid, bad_output, no_code).",
 		}, []string{"array", "command", "code"}),
 		poolConns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "instorage", Subsystem: "ssh", Name: "connections",

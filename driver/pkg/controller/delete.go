@@ -22,7 +22,13 @@ func (s *Server) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest)
 	}
 	id, err := volumeid.ParseVolume(req.GetVolumeId())
 	if err != nil {
-		klog.InfoS("DeleteVolume: malformed volume id, nothing to delete", "volumeID", req.GetVolumeId(), "err", err)
+		// Not an id this driver issued, so no volume of ours — unless it
+		// names an existing vdisk, as the vendor plugin's ids do: answering
+		// OK would let Kubernetes drop the PV and orphan the vdisk.
+		if err := s.refuseForeignVDisk(ctx, req.GetVolumeId()); err != nil {
+			return nil, err
+		}
+		klog.InfoS("DeleteVolume: volume id not issued by this driver and naming no vdisk; nothing to delete", "volumeID", req.GetVolumeId())
 		return &csi.DeleteVolumeResponse{}, nil
 	}
 	// An unknown storage is a configuration problem, not a deleted volume:
@@ -89,4 +95,25 @@ func (s *Server) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest)
 	}
 	klog.InfoS("Deleted volume", "storage", a.Config.Name, "vdisk", v.Name, "uid", v.UID)
 	return &csi.DeleteVolumeResponse{}, nil
+}
+
+// refuseForeignVDisk fails when id, which this driver did not issue, is the
+// name of a vdisk on a configured array (the vendor plugin named volumes
+// by their vdisk, mcs-cli.md §6.8): such a volume must be migrated, not
+// forgotten (docs/migrating.md).
+func (s *Server) refuseForeignVDisk(ctx context.Context, id string) error {
+	for _, name := range s.configOrder {
+		rows, err := s.arrays[name].Client.LsVDisks(ctx, &array.Filter{Attr: "name", Value: id})
+		switch {
+		case array.IsInvalidArgument(err):
+			return nil // not a name the array could hold
+		case err != nil:
+			return status.Errorf(codes.Unavailable, "checking whether %q names a vdisk on %s: %v", id, name, err)
+		case len(rows) > 0:
+			return status.Errorf(codes.FailedPrecondition,
+				"volume id %q was not issued by this driver but names vdisk %s on storage %s; migrate it (docs/migrating.md) instead of deleting",
+				id, rows[0].Name, name)
+		}
+	}
+	return nil
 }

@@ -252,6 +252,10 @@ func (s *Server) ControllerUnpublishVolume(ctx context.Context, req *csi.Control
 	}
 	id, err := volumeid.ParseVolume(req.GetVolumeId())
 	if err != nil {
+		// As in DeleteVolume: a foreign id may name a mapped vdisk.
+		if err := s.refuseForeignVDisk(ctx, req.GetVolumeId()); err != nil {
+			return nil, err
+		}
 		return &csi.ControllerUnpublishVolumeResponse{}, nil // never published
 	}
 	a, err := s.array(id.Storage, codes.FailedPrecondition)

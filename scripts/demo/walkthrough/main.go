@@ -134,7 +134,7 @@ func (d *demo) run(pool, nodeID string) {
 	}
 	d.observe(true)
 
-	d.narrate("CreateVolume from the volume: a clone (LocalCopy copyrate 100, autodelete when copied)")
+	d.narrate("CreateVolume from the volume: a clone (LocalCopy copyrate 100; the driver keeps the map until the copy is done)")
 	clone := create("pvc-demo-clone", &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Volume{Volume: &csi.VolumeContentSource_VolumeSource{VolumeId: vol}}})
 	d.observe(true)
 

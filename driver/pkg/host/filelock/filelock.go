@@ -27,7 +27,12 @@ func Lock(ctx context.Context, path string) (func(), error) {
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		// flock needs only an open descriptor: the vendor's default lock is
+		// the config file itself, a read-only ConfigMap mount in a pod.
+		var rerr error
+		if f, rerr = os.Open(path); rerr != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
 	}
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
