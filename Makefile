@@ -57,7 +57,7 @@ vm-iscsi:
 
 # libiscsi iscsi-test-cu (SCSI + iSCSI families) on tgt and on the emulator, same run; fails if the emulator passes fewer.
 iscsi-conformance:
-	scripts/iscsi/conformance.sh
+	PORT=$${ISCSI_TEST_PORT:-13293} scripts/iscsi/conformance.sh
 
 # Node service on a real kernel in the VM against the emulator (csi-sanity Node tests + data tests).
 sanity-node:
