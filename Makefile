@@ -63,6 +63,13 @@ iscsi-conformance:
 sanity-node:
 	scripts/node/sanity-node.sh
 
+# kind cluster for K8S_VERSION built offline, demo overlay, this repo's e2e suite + Kubernetes' external storage suite.
+e2e:
+	K8S_VERSION=$(K8S_VERSION) scripts/k8s/e2e.sh
+
+e2e-all:
+	scripts/k8s/e2e-all.sh
+
 fuzz:
 	$(GO) test ./emulator/cli -run '^$$' -fuzz FuzzTokenize -fuzztime $(FUZZTIME)
 	$(GO) test ./emulator/cli -run '^$$' -fuzz FuzzRun -fuzztime $(FUZZTIME)
