@@ -19,9 +19,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,7 +149,50 @@ func statfsTotal(t *testing.T, p string) int64 {
 	return int64(st.Blocks) * int64(st.Bsize)
 }
 
+// forwardPortals serves (phase "forward"): the controller publishes the array's lsportip
+// addresses (127.0.0.x in the emulator's default topology), which in the VM live behind the
+// guestfwd portals; this forwards them like a NAT would, so the whole driver runs unchanged.
+// forwardPortals serves "listen=dial,listen=dial" TCP forwards for NODE_FORWARD_SECONDS.
+func forwardPortals(t *testing.T, spec string) {
+	secs, _ := strconv.Atoi(os.Getenv("NODE_FORWARD_SECONDS"))
+	for _, pair := range strings.Split(spec, ",") {
+		from, to, ok := strings.Cut(pair, "=")
+		if !ok {
+			t.Fatalf("NODE_FORWARD entry %q: want listen=dial", pair)
+		}
+		ln, err := net.Listen("tcp", from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					d, err := net.DialTimeout("tcp", to, 10*time.Second)
+					if err != nil {
+						return
+					}
+					defer d.Close()
+					go func() { _, _ = io.Copy(d, c); _ = d.(*net.TCPConn).CloseWrite() }()
+					_, _ = io.Copy(c, d)
+				}()
+			}
+		}()
+	}
+	fmt.Println("FORWARDING", spec)
+	time.Sleep(time.Duration(secs) * time.Second)
+}
+
 func TestRealKernel(t *testing.T) {
+	if os.Getenv("NODE_PHASE") == "forward" && os.Getenv("NODE_REALKERNEL") == "1" {
+		forwardPortals(t, os.Getenv("NODE_FORWARD"))
+		return
+	}
 	r := newRealEnv(t)
 	ctx := context.Background()
 	switch phase := os.Getenv("NODE_PHASE"); phase {
