@@ -13,7 +13,7 @@ step "instorage-csi --mode all-in-one"
 	-v=4 >out/driver.log 2>&1 &
 DRV=$!
 wait_for 120 "CSI socket" test -S /tmp/csi.sock
-mkdir -p /tmp/csi-stage /tmp/csi-mnt
+rm -rf /tmp/csi-stage /tmp/csi-mnt # csi-sanity creates them itself
 step "csi-sanity (Node Service)"
 T=1700 t ./csi-sanity --csi.endpoint=unix:///tmp/csi.sock --csi.testvolumeparameters=/mnt/share/params.yaml \
 	--csi.testvolumesize=1073741824 --csi.stagingdir=/tmp/csi-stage --csi.mountdir=/tmp/csi-mnt \

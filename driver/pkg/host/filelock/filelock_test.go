@@ -3,6 +3,7 @@ package filelock_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -38,5 +39,24 @@ func TestLock_SecondWaiterBlocksUntilRelease(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("waiter never got the lock after release")
+	}
+}
+
+func TestLock_ReadOnlyExistingFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Log("running as root: permission bits do not bind, the open still must not write")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "instorage.yaml")
+	if err := os.WriteFile(p, []byte("host: {}\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := filelock.Lock(context.Background(), p)
+	if err != nil {
+		t.Fatalf("lock on a read-only config file: %v", err)
+	}
+	unlock()
+	if b, _ := os.ReadFile(p); string(b) != "host: {}\n" {
+		t.Fatalf("lock changed the file: %q", b)
 	}
 }
