@@ -18,6 +18,7 @@ type volumeCap struct {
 	fsType     string
 	mountFlags []string
 	readOnly   bool // the access mode only allows reading
+	mode       csi.VolumeCapability_AccessMode_Mode
 }
 
 func checkCapability(c *csi.VolumeCapability) (volumeCap, error) {
@@ -40,7 +41,8 @@ func checkCapability(c *csi.VolumeCapability) (volumeCap, error) {
 	default:
 		return vc, status.Error(codes.InvalidArgument, "volume capability needs an access type (block or mount)")
 	}
-	switch m := c.GetAccessMode().GetMode(); m {
+	vc.mode = c.GetAccessMode().GetMode()
+	switch m := vc.mode; m {
 	case csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER,
 		csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER,
 		csi.VolumeCapability_AccessMode_SINGLE_NODE_MULTI_WRITER:

@@ -493,3 +493,29 @@ func TestNew_HostExecNSEnter_WrapsDaemonClientsOnly(t *testing.T) {
 		t.Fatal("unknown host exec mode accepted")
 	}
 }
+
+func TestPublish_SingleNodeSingleWriter_SecondTargetRefused(t *testing.T) {
+	e := newEnv(t, iscsiHost())
+	snsw := mountCap("ext4", csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER)
+	staging, err := e.stage(snsw, e.publishContext("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := func(target string) error {
+		_, err := e.srv.NodePublishVolume(context.Background(), &csi.NodePublishVolumeRequest{VolumeId: volA, StagingTargetPath: staging, TargetPath: target, VolumeCapability: snsw})
+		return err
+	}
+	t1, t2 := filepath.Join(e.dir, "t1"), filepath.Join(e.dir, "t2")
+	if err := pub(t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub(t2); code(err) != codes.FailedPrecondition {
+		t.Fatalf("second target: want FailedPrecondition, got %v", err)
+	}
+	if _, err := e.srv.NodeUnpublishVolume(context.Background(), &csi.NodeUnpublishVolumeRequest{VolumeId: volA, TargetPath: t1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub(t2); err != nil {
+		t.Fatalf("after the first target is gone: %v", err)
+	}
+}

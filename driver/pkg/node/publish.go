@@ -49,6 +49,9 @@ func (s *Server) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolu
 	if rec.Block != vc.block {
 		return nil, status.Errorf(codes.InvalidArgument, "volume %s was staged as %s", volID, map[bool]string{true: "block", false: "filesystem"}[rec.Block])
 	}
+	if err := s.checkSingleWriter(rec, target, vc.mode); err != nil {
+		return nil, err
+	}
 	opts := []string{"bind"}
 	if req.GetReadonly() || vc.readOnly {
 		opts = append(opts, "ro")
@@ -82,6 +85,13 @@ func (s *Server) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolu
 	if err := s.mounter.Mount(source, target, "", opts); err != nil {
 		return nil, status.Errorf(codes.Internal, "bind %s at %s: %v", source, target, err)
 	}
+	if rec.Published == nil {
+		rec.Published = map[string]string{}
+	}
+	rec.Published[target] = vc.mode.String()
+	if err := s.state.save(rec); err != nil {
+		return nil, status.Errorf(codes.Internal, "save stage record: %v", err)
+	}
 	klog.InfoS("Volume published", "volumeID", volID, "target", target, "block", vc.block, "readOnly", slices.Contains(opts, "ro"))
 	return &csi.NodePublishVolumeResponse{}, nil
 }
@@ -102,6 +112,25 @@ func (s *Server) checkExistingPublish(target, source string, ro bool) (*csi.Node
 		}
 	}
 	return &csi.NodePublishVolumeResponse{}, nil
+}
+
+// checkSingleWriter refuses a second target while either side asks for
+// SINGLE_NODE_SINGLE_WRITER; targets no longer mounted are forgotten.
+func (s *Server) checkSingleWriter(rec *stageRecord, target string, mode csi.VolumeCapability_AccessMode_Mode) error {
+	const snsw = csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER
+	for other, m := range rec.Published {
+		if other == target {
+			continue
+		}
+		if notMnt, err := s.mounter.IsLikelyNotMountPoint(other); err != nil || notMnt {
+			delete(rec.Published, other)
+			continue
+		}
+		if mode == snsw || m == snsw.String() {
+			return status.Errorf(codes.FailedPrecondition, "volume %s is already published at %s with single-writer access", rec.VolumeID, other)
+		}
+	}
+	return nil
 }
 
 func makeFile(p string) error {
@@ -135,6 +164,12 @@ func (s *Server) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublish
 	}
 	if err := mount.CleanupMountPoint(target, s.mounter, true); err != nil {
 		return nil, status.Errorf(codes.Internal, "unmount %s: %v", target, err)
+	}
+	if rec, err := s.state.load(volID); err == nil && rec != nil && rec.Published != nil {
+		delete(rec.Published, target)
+		if err := s.state.save(rec); err != nil {
+			return nil, status.Errorf(codes.Internal, "save stage record: %v", err)
+		}
 	}
 	klog.InfoS("Volume unpublished", "volumeID", volID, "target", target)
 	return &csi.NodeUnpublishVolumeResponse{}, nil

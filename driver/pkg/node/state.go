@@ -28,6 +28,9 @@ type stageRecord struct {
 	FSType      string      `json:"fsType,omitempty"`
 	Volume      host.Volume `json:"volume"`
 	Phase       string      `json:"phase"`
+	// Published lists target paths with their access mode; SINGLE_NODE_SINGLE_WRITER
+	// allows one target only (CSI NodePublishVolume, FAILED_PRECONDITION).
+	Published map[string]string `json:"published,omitempty"`
 }
 
 // stateStore keeps one JSON file per volume in dir.
