@@ -14,7 +14,7 @@ HELM_VERSION=v3.22.0   # renders deploy/helm in tests
 
 # CSI sidecars: module path, version, main package(s). Image names follow registry.k8s.io/sig-storage.
 PROVISIONER_MOD=github.com/kubernetes-csi/external-provisioner/v6
-PROVISIONER_VERSION=v6.4.0
+PROVISIONER_VERSION=v6.3.0 # v6.4.0 needs sig-storage-lib-external-provisioner v13.1.0, which the proxy refuses (403)
 ATTACHER_MOD=github.com/kubernetes-csi/external-attacher/v4
 ATTACHER_VERSION=v4.13.0
 SNAPSHOTTER_MOD=github.com/kubernetes-csi/external-snapshotter/v8
