@@ -134,5 +134,6 @@ for i in $(seq 60); do ctr version >/dev/null 2>&1 && break; sleep 0.5; done
 for f in /images/*.tar; do ctr -n k8s.io images import --no-unpack --digests "$f" >/dev/null || exit 1; done
 kill $p; wait $p; true'
 docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' "$C" "$TAG" >/dev/null
+docker rm -f "$C" >/dev/null && C=""
 docker rmi "$TAG-stage1" >/dev/null
 echo "$TAG built ($(docker image inspect -f '{{.Size}}' "$TAG" | numfmt --to=iec))"
