@@ -152,7 +152,9 @@ func (s *Server) NodeGetCapabilities(context.Context, *csi.NodeGetCapabilitiesRe
 		csi.NodeServiceCapability_RPC_EXPAND_VOLUME,
 		csi.NodeServiceCapability_RPC_GET_VOLUME_STATS,
 		csi.NodeServiceCapability_RPC_GET_VOLUME_HEALTH,
-		csi.NodeServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER,
+		// SINGLE_NODE_MULTI_WRITER is not offered: the controller accepts only RWO/ROX
+		// for filesystems, so SINGLE_NODE_{SINGLE,MULTI}_WRITER volumes cannot be created.
+		// Publish already enforces single-writer targets should both sides offer it.
 	} {
 		caps = append(caps, &csi.NodeServiceCapability{Type: &csi.NodeServiceCapability_Rpc{Rpc: &csi.NodeServiceCapability_RPC{Type: c}}})
 	}
