@@ -102,6 +102,8 @@ cat >>"$R/etc/containerd/config.toml" <<'EOT'
   bin_dir = "/usr/lib/cni"
   conf_dir = "/etc/cni/net.d"
 EOT
+# The sandbox image is the pause this release's kubeadm expects (kind pins its own tag).
+sed -i "s|sandbox_image = .*|sandbox_image = \"registry.k8s.io/pause:$PAUSE_TAG\"|" "$R/etc/containerd/config.toml"
 # Without CAP_SYS_RESOURCE, CRI must clamp oom_score_adj instead of failing.
 sed -i 's/restrict_oom_score_adj = false/restrict_oom_score_adj = true/' "$R/etc/containerd/config.toml"
 # On cgroup v1 kind starts kubeadm as soon as the entrypoint logs "detected cgroup v1",
