@@ -57,16 +57,11 @@ func (s *Server) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 		return nil, err
 	}
 	name := volumeid.ObjectName("", req.GetName())
-	end, err := s.inflight.begin("vdisk "+a.Config.Name+"/"+name, "CreateVolume")
+	done, err := s.admit(ctx, a, "vdisk "+a.Config.Name+"/"+name, "CreateVolume", opCreateVolume)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	release, err := a.limits.acquire(ctx, opCreateVolume)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 
 	var src *cloneSource
 	if cs := req.GetVolumeContentSource(); cs != nil {

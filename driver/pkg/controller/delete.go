@@ -37,16 +37,11 @@ func (s *Server) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest)
 	if err != nil {
 		return nil, err
 	}
-	end, err := s.inflight.begin("volume "+req.GetVolumeId(), "DeleteVolume")
+	done, err := s.admit(ctx, a, "volume "+req.GetVolumeId(), "DeleteVolume", opDeleteVolume)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	release, err := a.limits.acquire(ctx, opDeleteVolume)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 
 	v, ok, err := vdiskByUID(ctx, a.Client, id.UID)
 	if err != nil {

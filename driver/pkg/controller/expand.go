@@ -38,16 +38,11 @@ func (s *Server) ControllerExpandVolume(ctx context.Context, req *csi.Controller
 	if err != nil {
 		return nil, err
 	}
-	end, err := s.inflight.begin("volume "+req.GetVolumeId(), "ControllerExpandVolume")
+	done, err := s.admit(ctx, a, "volume "+req.GetVolumeId(), "ControllerExpandVolume", opExpand)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	release, err := a.limits.acquire(ctx, opExpand)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 
 	// Like the vendor plugin, a barrier blocks every expand on the array: a
 	// half-expanded active-active volume may look like a basic one.

@@ -83,6 +83,21 @@ func (f *inflight) begin(key, what string) (end func(), err error) {
 	}, nil
 }
 
+// admit starts an operation on key: Aborted if one is already in flight on
+// it, then a slot of the array's task limit for o. done releases both.
+func (s *Server) admit(ctx context.Context, a *Array, key, what string, o op) (done func(), err error) {
+	end, err := s.inflight.begin(key, what)
+	if err != nil {
+		return nil, err
+	}
+	release, err := a.limits.acquire(ctx, o)
+	if err != nil {
+		end()
+		return nil, err
+	}
+	return func() { release(); end() }, nil
+}
+
 // keyedMutex serialises work on one array host object (publish and
 // unpublish of different volumes to the same node), blocking rather than
 // aborting because both callers are legitimate.

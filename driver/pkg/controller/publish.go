@@ -46,16 +46,11 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 	if err != nil {
 		return nil, err
 	}
-	end, err := s.inflight.begin("volume "+req.GetVolumeId(), "ControllerPublishVolume")
+	done, err := s.admit(ctx, a, "volume "+req.GetVolumeId(), "ControllerPublishVolume", opPublish)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	release, err := a.limits.acquire(ctx, opPublish)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 
 	v, err := mustVDisk(ctx, a.Client, id.UID, "volume "+req.GetVolumeId())
 	if err != nil {
@@ -270,16 +265,11 @@ func (s *Server) ControllerUnpublishVolume(ctx context.Context, req *csi.Control
 		}
 		nodes = append(nodes, n)
 	}
-	end, err := s.inflight.begin("volume "+req.GetVolumeId(), "ControllerUnpublishVolume")
+	done, err := s.admit(ctx, a, "volume "+req.GetVolumeId(), "ControllerUnpublishVolume", opUnpublish)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	release, err := a.limits.acquire(ctx, opUnpublish)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 
 	v, ok, err := vdiskByUID(ctx, a.Client, id.UID)
 	if err != nil {

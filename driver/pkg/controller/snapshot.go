@@ -212,16 +212,11 @@ func (s *Server) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequ
 	if err != nil {
 		return nil, err
 	}
-	end, err := s.inflight.begin("snapshot "+req.GetSnapshotId(), "DeleteSnapshot")
+	done, err := s.admit(ctx, a, "snapshot "+req.GetSnapshotId(), "DeleteSnapshot", opDeleteSnapshot)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	release, err := a.limits.acquire(ctx, opDeleteSnapshot)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 
 	v, ok, err := vdiskByUID(ctx, a.Client, id.UID)
 	if err != nil {
