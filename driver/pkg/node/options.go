@@ -33,17 +33,22 @@ func (o *Options) defaults() {
 	if o.StateDir == "" && o.DriverName != "" {
 		o.StateDir = filepath.Join("/var/lib/kubelet/plugins", o.DriverName, "node")
 	}
+	if o.HostExec == "nsenter" && o.HostProc == "" {
+		o.HostProc = "/host/proc"
+	}
 	if o.InitiatorNameFile == "" {
 		o.InitiatorNameFile = "/etc/iscsi/initiatorname.iscsi"
+		// In nsenter mode the iscsid that logs in is the host's: report the
+		// IQN it uses, read through its root, not the plugin image's file.
+		if o.HostExec == "nsenter" {
+			o.InitiatorNameFile = filepath.Join(o.HostProc, "1/root/etc/iscsi/initiatorname.iscsi")
+		}
 	}
 	if o.SysRoot == "" {
 		o.SysRoot = "/sys"
 	}
 	if o.DevRoot == "" {
 		o.DevRoot = "/dev"
-	}
-	if o.HostExec == "nsenter" && o.HostProc == "" {
-		o.HostProc = "/host/proc"
 	}
 }
 
