@@ -14,6 +14,12 @@
 #   EMU_PID EMU_SSH_PORT EMU_ISCSI_PORT EMU_USER EMU_PASSWORD_FILE EMU_KEY (private key)
 #   EMU_KNOWN_HOSTS (for 127.0.0.1:S) EMU_GUEST_KNOWN_HOSTS (for 10.0.2.100:2222) EMU_FINGERPRINT
 # Env: EMULATOR (binary; default: go build into DIR)  EMU_PRESET (default|two-site)
+#      EMU_TOPOLOGY (YAML file: the config's topology, replacing the preset; two arrays seen by one
+#        initiator need distinct clusterIDs, since the vdisk_UID, hence the multipath WWID, embeds it)
+#      EMU_ADVERTISE (guest-visible portal pair "A:P,B:P"; default 10.0.2.100:3260,10.0.2.101:3260)
+#      EMU_GUEST_SSH (guest-visible SSH address pinned in guest_known_hosts; default 10.0.2.100:2222)
+# A second array for the same VM takes another pair (e.g. 10.0.2.102/103, SSH 10.0.2.102:2222) and
+# run.sh --fwd lines for it. A DIR/password written before "up" is kept (arrays sharing a secret).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -46,6 +52,10 @@ esac
 
 ISCSI_PORT=${EMU_ISCSI_PORT:-$(vm_free_port 13270)} SSH_PORT=${EMU_SSH_PORT:-$(vm_free_port 12222)} USER_NAME=superuser
 [[ $ISCSI_PORT =~ ^[0-9]+$ && $SSH_PORT =~ ^[0-9]+$ ]] || vm_die "ports must be numbers"
+ADVERTISE=${EMU_ADVERTISE:-10.0.2.100:3260,10.0.2.101:3260} GUEST_SSH=${EMU_GUEST_SSH:-10.0.2.100:2222}
+[[ $ADVERTISE =~ ^([0-9.]+:[0-9]+),([0-9.]+:[0-9]+)$ ]] || vm_die "EMU_ADVERTISE: want A:P,B:P, got $ADVERTISE"
+ADV1=${BASH_REMATCH[1]} ADV2=${BASH_REMATCH[2]}
+[[ $GUEST_SSH =~ ^[0-9.]+:[0-9]+$ ]] || vm_die "EMU_GUEST_SSH: want IP:PORT, got $GUEST_SSH"
 vm_apt_install openssh-client socat
 mkdir -p "$D"
 D=$(cd "$D" && pwd)
@@ -68,13 +78,13 @@ users:
   - name: $USER_NAME
     passwordFile: $D/password
     authorizedKeysFile: $D/id.pub
-preset: ${EMU_PRESET:-default}
+$(if [ -n "${EMU_TOPOLOGY:-}" ]; then echo "topology:"; sed 's/^/  /' "$EMU_TOPOLOGY"; else echo "preset: ${EMU_PRESET:-default}"; fi)
 iscsi:
   enabled: true
   port: $ISCSI_PORT
   advertise:
-    "127.0.0.1:$ISCSI_PORT": "10.0.2.100:3260"
-    "127.0.0.2:$ISCSI_PORT": "10.0.2.101:3260"
+    "127.0.0.1:$ISCSI_PORT": "$ADV1"
+    "127.0.0.2:$ISCSI_PORT": "$ADV2"
 YAML
 "$EMULATOR" serve --config "$D/emulator.yaml" >"$D/emulator.log" 2>&1 &
 echo $! >"$D/emulator.pid"
@@ -88,7 +98,7 @@ done
 # Host keys are pinned from the key file the emulator wrote, never learnt from the wire.
 pub=$(ssh-keygen -y -f "$HOSTKEY")
 echo "[127.0.0.1]:$SSH_PORT $pub" >"$D/known_hosts"
-echo "[10.0.2.100]:2222 $pub" >"$D/guest_known_hosts"
+echo "[${GUEST_SSH%:*}]:${GUEST_SSH##*:} $pub" >"$D/guest_known_hosts"
 cat >"$D/emulator.env" <<ENV
 EMU_PID=$(cat "$D/emulator.pid")
 EMU_SSH_PORT=$SSH_PORT
@@ -98,6 +108,8 @@ EMU_PASSWORD_FILE=$D/password
 EMU_KEY=$D/id
 EMU_KNOWN_HOSTS=$D/known_hosts
 EMU_GUEST_KNOWN_HOSTS=$D/guest_known_hosts
+EMU_GUEST_SSH=$GUEST_SSH
+EMU_ADVERTISE=$ADVERTISE
 EMU_FINGERPRINT=$(ssh-keygen -l -E sha256 -f "$D/known_hosts" | awk '{print $2}')
 ENV
 cli mcsinq lssystem -delim ! >/dev/null || { "$0" down "$D"; vm_die "CLI over SSH does not answer"; }

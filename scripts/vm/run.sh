@@ -16,6 +16,7 @@
 #   --portal-port P (host port of both portals, 3260)  --ssh-port P (host port of the emulator SSH, 2222)
 #   --fwd GUESTIP:PORT=HOSTIP:PORT (extra guest->host forward)  --hostfwd HOSTIP:PORT=GUESTPORT
 #   --env K=V (exported to every job)
+#   --disk FILE (extra raw disk, /dev/vdb, /dev/vdc… in order; snapshot=on: guest writes are thrown away)
 # Env: VM_KERNEL_ARGS (extra kernel command line; default "quiet")
 # Exit codes: job's own; 124 job timed out; 125 VM failed (no boot / died).
 set -euo pipefail
@@ -27,7 +28,7 @@ case ${1:-} in start | exec | stop) MODE=$1; shift ;; esac
 
 SHARE='' MEM=2G SMP=2 TMO=600 BOOT_TMO=300 MAX_LIFE='' STATE=${VM_STATE:-} IMAGE='' IQN=''
 PORTAL_PORT=3260 SSH_PORT=2222
-JOBS=() FWDS=() HOSTFWDS=() ENVS=()
+JOBS=() FWDS=() HOSTFWDS=() ENVS=() DISKS=()
 while (($#)); do
 	case $1 in
 	--share) SHARE=$(cd "$2" && pwd); shift 2 ;;
@@ -44,6 +45,7 @@ while (($#)); do
 	--fwd) FWDS+=("$2"); shift 2 ;;
 	--hostfwd) HOSTFWDS+=("$2"); shift 2 ;;
 	--env) ENVS+=("$2"); shift 2 ;;
+	--disk) DISKS+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
 	--job) JOBS+=("$2"); shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
 	--) shift; break ;;
@@ -88,6 +90,10 @@ qemu_args() {
 		-netdev "$net" -device virtio-net-pci,netdev=n0 \
 		-fsdev "local,id=fs0,path=$STATE/ctl,security_model=none" -device virtio-9p-pci,fsdev=fs0,mount_tag=vmctl \
 		-pidfile "$STATE/qemu.pid"
+	for f in "${DISKS[@]}"; do
+		[[ $f == *,* ]] && vm_die "--disk path must not contain a comma: $f" # qemu's option separator
+		printf '%s\n' -drive "file=$f,format=raw,if=virtio,snapshot=on,cache=unsafe,aio=threads"
+	done
 	if [ -n "$SHARE" ]; then
 		printf '%s\n' -fsdev "local,id=fs1,path=$SHARE,security_model=none" -device virtio-9p-pci,fsdev=fs1,mount_tag=share
 	fi
@@ -106,6 +112,7 @@ timestamp() {
 vm_start() {
 	if [ -z "$IMAGE" ]; then IMAGE=$("$VM_DIR/build.sh" | tail -1); fi
 	for f in kernel initrd.cpio disk.img; do [ -f "$IMAGE/$f" ] || vm_die "$IMAGE/$f missing (build.sh)"; done
+	for f in "${DISKS[@]}"; do [ -f "$f" ] || vm_die "--disk $f: no such file"; done
 	vm_apt_install qemu-system-x86 socat
 	mkdir -p "$CACHE/vm/runs"
 	# Run directories (console logs) older than a day are pruned; no VM lives that long (--max-life).
