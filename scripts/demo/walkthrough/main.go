@@ -21,18 +21,17 @@ import (
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
+	"github.com/instorage-csi/instorage-csi/scripts/demo/internal/arrayview"
 )
 
 const gib = int64(1) << 30
 
 type demo struct {
-	ctx     context.Context
-	ctrl    csi.ControllerClient
-	array   array.Transport
-	before  map[string][]string // query → its output lines at the last step
-	step    int
-	failed  bool
-	queries []string
+	ctx    context.Context
+	ctrl   csi.ControllerClient
+	view   *arrayview.View
+	step   int
+	failed bool
 	// checkpoint is run (no shell) while every demo object exists.
 	checkpoint []string
 }
@@ -88,15 +87,7 @@ func connect(ctx context.Context, endpoint, cfgPath string) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &demo{
-		ctx: ctx, ctrl: csi.NewControllerClient(conn), array: t, before: map[string][]string{},
-		queries: []string{
-			"mcsinq lsvdisk -delim !",
-			"mcsinq lslcmap -delim !",
-			"mcsinq lshost -delim !",
-			"mcsinq lsmdiskgrp -delim !",
-		},
-	}, nil
+	return &demo{ctx: ctx, ctrl: csi.NewControllerClient(conn), view: arrayview.New(os.Stdout, arrayview.Array{Name: s.Name, Transport: t})}, nil
 }
 
 func (d *demo) run(pool, nodeID string) {
@@ -256,72 +247,10 @@ func (d *demo) check(err error) bool {
 	return false
 }
 
-// observe runs the array queries and prints the lines that appeared (+) or
-// disappeared (-) since the last call; extra queries are printed whole.
+// observe prints what changed on the array since the last call (see arrayview).
 func (d *demo) observe(show bool, extra ...string) {
-	for _, q := range d.queries {
-		lines := d.query(q)
-		if show {
-			added, removed := diff(d.before[q], lines)
-			if len(added)+len(removed) > 0 {
-				fmt.Printf("   array: %s\n", q)
-				if len(lines) > 0 {
-					fmt.Printf("      %s\n", lines[0])
-				}
-				for _, l := range removed {
-					fmt.Printf("    - %s\n", l)
-				}
-				for _, l := range added {
-					fmt.Printf("    + %s\n", l)
-				}
-			}
-		}
-		d.before[q] = lines
+	d.view.Observe(d.ctx, show, extra...)
+	if d.view.Failed {
+		d.failed = true
 	}
-	for _, q := range extra {
-		fmt.Printf("   array: %s\n", q)
-		for _, l := range d.query(q) {
-			fmt.Printf("      %s\n", l)
-		}
-	}
-}
-
-func (d *demo) query(q string) []string {
-	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
-	defer cancel()
-	out, errOut, err := d.array.Run(ctx, strings.Fields(q))
-	if err != nil {
-		fmt.Printf("   (array query %q failed: %v %s)\n", q, err, strings.TrimSpace(string(errOut)))
-		return nil
-	}
-	s := strings.TrimRight(string(out), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
-
-// diff compares data rows (the header, line 0, is skipped).
-func diff(before, after []string) (added, removed []string) {
-	rows := func(l []string) map[string]bool {
-		m := map[string]bool{}
-		for i, s := range l {
-			if i > 0 {
-				m[s] = true
-			}
-		}
-		return m
-	}
-	b, a := rows(before), rows(after)
-	for i, s := range after {
-		if i > 0 && !b[s] {
-			added = append(added, s)
-		}
-	}
-	for i, s := range before {
-		if i > 0 && !a[s] {
-			removed = append(removed, s)
-		}
-	}
-	return added, removed
 }
