@@ -6,10 +6,12 @@ package deploy_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -421,7 +423,7 @@ func TestManifests_RawFiles(t *testing.T) {
 	checkRBAC(t, "base", base)
 	checkWorkloads(t, "base", base)
 	checkClasses(t, "examples", files[filepath.Join("kubernetes", "examples", "storageclass-aa.yaml")])
-	checkClasses(t, "demo", files[filepath.Join("kubernetes", "overlays", "demo", "storageclasses.yaml")])
+	checkClasses(t, "e2e-classes", files[e2eClasses])
 	for _, f := range []string{"storageclass-basic-thin.yaml", "storageclass-xfs.yaml", "storageclass-mirror.yaml", "storageclass-storage-02.yaml", "volumesnapshotclass.yaml"} {
 		checkClasses(t, f, append(files[filepath.Join("kubernetes", "examples", f)], files[filepath.Join("kubernetes", "examples", "storageclass-aa.yaml")]...))
 	}
@@ -430,7 +432,8 @@ func TestManifests_RawFiles(t *testing.T) {
 func TestInstorageYAML_MatchesConfigSchemaAndKeepsSecretsOut(t *testing.T) {
 	prod := loadConfig(t, "kubernetes/overlays/production/instorage.yaml")
 	demo := loadConfig(t, "kubernetes/overlays/demo/instorage.yaml")
-	for name, c := range map[string]config.Config{"production": prod, "demo": demo} {
+	kindVM := loadConfig(t, "kubernetes/overlays/kind-vm/instorage.yaml")
+	for name, c := range map[string]config.Config{"production": prod, "demo": demo, "kind-vm": kindVM} {
 		if len(c.Storage) != 2 {
 			t.Errorf("%s: want two example arrays, have %d", name, len(c.Storage))
 		}
@@ -446,17 +449,65 @@ func TestInstorageYAML_MatchesConfigSchemaAndKeepsSecretsOut(t *testing.T) {
 			if s.SecretDir == "" || s.Type != "AS18000" {
 				t.Errorf("%s: %s needs secretDir and type AS18000", name, s.Name)
 			}
-			if name == "production" && (s.InsecureSkipHostKeyVerify || s.KnownHostsFile == "") {
-				t.Errorf("production: %s must verify host keys via knownHostsFile", s.Name)
+			if name != "demo" && (s.InsecureSkipHostKeyVerify || s.KnownHostsFile == "") {
+				t.Errorf("%s: %s must verify host keys via knownHostsFile", name, s.Name)
 			}
 		}
 	}
 	// Every devName a class names must be an array in the config it is deployed with.
 	files := manifestFiles(t)
-	for _, d := range checkClasses(t, "demo", files[filepath.Join("kubernetes", "overlays", "demo", "storageclasses.yaml")]) {
-		if !slices.ContainsFunc(demo.Storage, func(s config.Storage) bool { return s.Name == d }) {
-			t.Errorf("demo StorageClass devName %q is not in demo instorage.yaml", d)
+	for _, d := range checkClasses(t, "e2e-classes", files[e2eClasses]) {
+		for name, c := range map[string]config.Config{"demo": demo, "kind-vm": kindVM} {
+			if !slices.ContainsFunc(c.Storage, func(s config.Storage) bool { return s.Name == d }) {
+				t.Errorf("e2e StorageClass devName %q is not in %s instorage.yaml", d, name)
+			}
 		}
+	}
+}
+
+// e2eClasses holds the classes the e2e suite expects (component e2e-classes,
+// used by the demo and kind-vm overlays).
+var e2eClasses = filepath.Join("kubernetes", "components", "e2e-classes", "storageclasses.yaml")
+
+// The kind-vm overlay reaches arrays outside the cluster: host keys pinned from
+// the harness's Secret (its known_hosts key, in the secretDir mount) and the
+// portals the node can reach listed explicitly.
+func TestInstorageYAML_KindVMPinsHostKeysAndPortals(t *testing.T) {
+	c := loadConfig(t, "kubernetes/overlays/kind-vm/instorage.yaml")
+	if len(c.Storage) != 2 {
+		t.Fatalf("kind-vm: want storage-01 and storage-02, have %d arrays", len(c.Storage))
+	}
+	for _, s := range c.Storage {
+		if s.InsecureSkipHostKeyVerify || s.HostKeyFingerprint != "" || s.KnownHostsFile != s.SecretDir+"/known_hosts" {
+			t.Errorf("kind-vm: %s must verify host keys with known_hosts from its secretDir, has %+v", s.Name, s)
+		}
+		if s.Username != "" || s.Password != "" || s.Shadow != "" {
+			t.Errorf("kind-vm: %s carries credentials inline", s.Name)
+		}
+		if len(s.PortalTable.Default) != 2 {
+			t.Errorf("kind-vm: %s needs both guest-visible portals in portalTable.default, has %v", s.Name, s.PortalTable.Default)
+		}
+	}
+	if !c.Host.ForceUseMultipath || c.Host.HostCommandTimeout < 120 {
+		t.Errorf("kind-vm: want multipath and a long host command timeout for a TCG guest, have %+v", c.Host)
+	}
+	// The chart's kind-vm values must describe the same configuration.
+	data, err := os.ReadFile("helm/instorage-csi/values-kind-vm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Config json.RawMessage `json:"config"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	var h config.Config
+	if err := yaml.UnmarshalStrict(values.Config, &h); err != nil {
+		t.Fatalf("values-kind-vm.yaml config does not match driver/pkg/config: %v", err)
+	}
+	if !reflect.DeepEqual(c, h) {
+		t.Errorf("values-kind-vm.yaml config differs from overlays/kind-vm/instorage.yaml:\n chart   %+v\n overlay %+v", h, c)
 	}
 }
 
@@ -477,7 +528,12 @@ func render(t *testing.T, env string, argv ...string) []object {
 }
 
 func TestManifests_RenderedOverlays(t *testing.T) {
-	for _, overlay := range []string{"production", "demo", "offline"} {
+	// Secrets each overlay documents as created out of band (never in git).
+	outOfBand := map[string][]string{
+		"production": {"csi-instorage-storage-01", "csi-instorage-storage-02", "csi-instorage-known-hosts"},
+		"kind-vm":    {"mcs-emulator-credentials"},
+	}
+	for _, overlay := range []string{"production", "demo", "offline", "kind-vm"} {
 		t.Run(overlay, func(t *testing.T) {
 			objs := render(t, "KUBECTL", "kustomize", filepath.Join("kubernetes", "overlays", overlay))
 			checkWorkloads(t, overlay, objs)
@@ -486,20 +542,100 @@ func TestManifests_RenderedOverlays(t *testing.T) {
 			if overlay != "production" {
 				checkClasses(t, overlay, objs)
 			}
-			// Every ConfigMap/Secret the pods use must be part of the overlay (or, in
-			// production, one of the documented out-of-band Secrets).
-			outOfBand := map[string]bool{"csi-instorage-storage-01": true, "csi-instorage-storage-02": true, "csi-instorage-known-hosts": true}
+			checkHostExec(t, overlay, objs, overlay == "kind-vm")
+			// Every ConfigMap/Secret the pods use must be part of the overlay (or one
+			// of its documented out-of-band Secrets, which it must then not generate).
 			for _, o := range objs {
 				for _, v := range list(podSpec(o), "volumes") {
 					if n := str(v, "configMap", "name"); n != "" && findObj(objs, "ConfigMap", n) == nil {
 						t.Errorf("%s: %s uses missing ConfigMap %s", overlay, o.name(), n)
 					}
-					if n := str(v, "secret", "secretName"); n != "" && findObj(objs, "Secret", n) == nil && !(overlay == "production" && outOfBand[n]) {
+					if n := str(v, "secret", "secretName"); n != "" && findObj(objs, "Secret", n) == nil && !slices.Contains(outOfBand[overlay], n) {
 						t.Errorf("%s: %s uses missing Secret %s", overlay, o.name(), n)
 					}
 				}
 			}
+			for _, n := range outOfBand[overlay] {
+				if findObj(objs, "Secret", n) != nil {
+					t.Errorf("%s: Secret %s is created out of band, the overlay must not generate it", overlay, n)
+				}
+			}
+			if overlay == "kind-vm" {
+				if findObj(objs, "StatefulSet", "mcs-emulator") != nil {
+					t.Error("kind-vm: the arrays run outside the cluster; no emulator StatefulSet")
+				}
+				// The suite's classes, as in the demo (mirror/aa need the two-site preset).
+				for _, o := range render(t, "KUBECTL", "kustomize", filepath.Join("kubernetes", "overlays", "demo")) {
+					if (o.kind() == "StorageClass" || o.kind() == "VolumeSnapshotClass") && findObj(objs, o.kind(), o.name()) == nil {
+						t.Errorf("kind-vm lacks demo's %s %s", o.kind(), o.name())
+					}
+				}
+				checkOfflineImages(t, overlay, objs)
+			}
+			if overlay == "offline" {
+				checkOfflineImages(t, overlay, objs)
+			}
 		})
+	}
+}
+
+// hostPathOf is the hostPath behind the plugin container's mount at mountPath.
+func hostPathOf(o object, container, mountPath string) string {
+	var vol string
+	for _, m := range list(findContainer(o, container), "volumeMounts") {
+		if str(m, "mountPath") == mountPath {
+			vol = str(m, "name")
+		}
+	}
+	for _, v := range list(podSpec(o), "volumes") {
+		if vol != "" && str(v, "name") == vol {
+			return str(v, "hostPath", "path")
+		}
+	}
+	return ""
+}
+
+// checkHostExec: in nsenter mode (kind nodes) the plugin enters the host's
+// namespaces through the host's /proc at /host/proc and uses the host's live
+// /dev from the node's /host/dev; otherwise it runs iscsiadm itself with the
+// node's /dev.
+func checkHostExec(t *testing.T, where string, objs []object, nsenter bool) {
+	t.Helper()
+	node := findObj(objs, "DaemonSet", "csi-instorage-node")
+	a := args(findContainer(node, "csi-instorage"))
+	hasFlags := slices.Contains(a, "--host-exec=nsenter") && slices.Contains(a, "--host-proc=/host/proc")
+	switch {
+	case nsenter && !hasFlags:
+		t.Errorf("%s: node plugin lacks --host-exec=nsenter --host-proc=/host/proc: %v", where, a)
+	case !nsenter && slices.ContainsFunc(a, func(s string) bool { return strings.HasPrefix(s, "--host-exec") }):
+		t.Errorf("%s: node plugin runs in host-exec mode: %v", where, a)
+	}
+	wantProc, wantDev := "", "/dev"
+	if nsenter {
+		wantProc, wantDev = "/host/proc", "/host/dev"
+	}
+	if p := hostPathOf(node, "csi-instorage", "/host/proc"); p != wantProc {
+		t.Errorf("%s: node plugin /host/proc from hostPath %q, want %q", where, p, wantProc)
+	}
+	if p := hostPathOf(node, "csi-instorage", "/dev"); p != wantDev {
+		t.Errorf("%s: node plugin /dev from hostPath %q, want %q", where, p, wantDev)
+	}
+}
+
+// checkOfflineImages: nothing from registry.k8s.io that cannot be built offline,
+// and the project's images at their locally built :dev tag.
+func checkOfflineImages(t *testing.T, where string, objs []object) {
+	t.Helper()
+	for _, o := range objs {
+		for _, c := range containers(o) {
+			img := str(c, "image")
+			if strings.Contains(img, "node-driver-registrar:") || strings.Contains(img, "/livenessprobe:") {
+				t.Errorf("%s: %s/%s uses %s, which has no offline build; want the -lite image", where, o.name(), str(c, "name"), img)
+			}
+			if strings.HasPrefix(img, "ghcr.io/instorage-csi/") && !strings.HasSuffix(img, ":dev") {
+				t.Errorf("%s: %s/%s uses %s, want the locally built :dev tag", where, o.name(), str(c, "name"), img)
+			}
+		}
 	}
 }
 
@@ -522,6 +658,21 @@ func TestHelmChart_RendersSameProperties(t *testing.T) {
 	}
 	if os.Getenv("KUBECTL") != "" {
 		sameContent(t, render(t, "KUBECTL", "kustomize", "kubernetes/overlays/demo"), demo, "demo")
+	}
+	checkHostExec(t, "helm", objs, false)
+	checkHostExec(t, "helm demo", demo, false)
+	kindVM := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi", "--kube-version", "1.37.0",
+		"-f", "helm/instorage-csi/values-kind-vm.yaml")
+	checkWorkloads(t, "helm kind-vm", kindVM)
+	checkImages(t, "helm kind-vm", kindVM)
+	checkClasses(t, "helm kind-vm", kindVM)
+	checkHostExec(t, "helm kind-vm", kindVM, true)
+	checkOfflineImages(t, "helm kind-vm", kindVM)
+	if findObj(kindVM, "StatefulSet", "mcs-emulator") != nil || findObj(kindVM, "Secret", "mcs-emulator-credentials") != nil {
+		t.Error("helm kind-vm values deploy an emulator or generate its Secret; both live outside the cluster")
+	}
+	if os.Getenv("KUBECTL") != "" {
+		sameContent(t, render(t, "KUBECTL", "kustomize", "kubernetes/overlays/kind-vm"), kindVM, "kind-vm")
 	}
 }
 
@@ -559,6 +710,12 @@ func sameContent(t *testing.T, kust, helm []object, what string) {
 			sort.Strings(hm)
 			if !slices.Equal(km, hm) {
 				t.Errorf("%s: %s/%s mounts differ: kustomize %v, helm %v", what, k.name(), str(kc, "name"), km, hm)
+			}
+			// And from the same host directories (kind-vm's /host/proc, /host/dev).
+			for _, p := range km {
+				if kp, hp := hostPathOf(k, str(kc, "name"), p), hostPathOf(h, str(kc, "name"), p); kp != hp {
+					t.Errorf("%s: %s/%s mount %s: hostPath %q in kustomize, %q in helm", what, k.name(), str(kc, "name"), p, kp, hp)
+				}
 			}
 		}
 	}
