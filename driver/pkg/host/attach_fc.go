@@ -30,7 +30,7 @@ func (c *Connector) attachFC(ctx context.Context, v Volume) ([]string, error) {
 					return nil, err
 				}
 				for _, d := range disks {
-					if _, err := c.checkDisk(d, v.UID); err != nil {
+					if _, _, err := c.checkDisk(d, v.UID, true); err != nil {
 						return nil, err
 					}
 				}

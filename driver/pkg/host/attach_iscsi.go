@@ -91,19 +91,37 @@ func (c *Connector) scanISCSIPath(ctx context.Context, uid string, p ISCSIPath) 
 	if !found {
 		return "", fmt.Errorf("%w: no session in sysfs for %s %s after login", ErrNoDevice, p.Portal, p.IQN)
 	}
+	// Disks at this LUN before our scan were probed for whatever the array
+	// mapped here then: their cached WWID is re-read before it is trusted.
+	before, err := c.Sys.DisksAt(s.Host, p.LUN)
+	if err != nil {
+		return "", err
+	}
+	preexisting := map[string]bool{}
+	for _, d := range before {
+		preexisting[d.Name] = true
+	}
 	for scan := 0; scan < c.Settings.SCSIScanRetryTimes; scan++ {
 		ch, tg := c.ISCSI.TargetAddress(s)
 		if err := c.Sys.Scan(s.Host, ch, tg, p.LUN); err != nil {
 			return "", fmt.Errorf("scan host%d for LUN %d: %w", s.Host, p.LUN, err)
 		}
 		var disk string
+		var deleted bool
 		ok, err := c.poll(ctx, c.Settings.ISCSIPathCheckRetryTimes, c.Settings.ISCSIPathCheckWaitInterval, func() (bool, error) {
 			disks, err := c.Sys.DisksAt(s.Host, p.LUN)
 			if err != nil {
 				return false, err
 			}
 			for _, d := range disks {
-				ok, err := c.checkDisk(d, uid)
+				ok, del, err := c.checkDisk(d, uid, preexisting[d.Name])
+				if del {
+					// A stale device was removed: scan again now (the kernel
+					// probes the LU afresh) instead of waiting out the poll.
+					delete(preexisting, d.Name)
+					deleted = true
+					return true, nil
+				}
 				if err != nil || ok {
 					disk = d.Name
 					return ok, err
@@ -114,8 +132,11 @@ func (c *Connector) scanISCSIPath(ctx context.Context, uid string, p ISCSIPath) 
 		if err != nil {
 			return "", err
 		}
-		if ok {
+		if ok && !deleted {
 			return disk, nil
+		}
+		if deleted {
+			continue
 		}
 		if err := c.Sleep(ctx, c.Settings.SCSIScanWaitInterval); err != nil {
 			return "", err

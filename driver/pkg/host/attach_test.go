@@ -144,6 +144,68 @@ func TestAttachISCSI_StaleDeviceInUse_RefusedNeverMounted(t *testing.T) {
 	}
 }
 
+// The kernel caches VPD 0x83: a device probed when this volume was mapped
+// at LUN 2 still says so after the array gave LUN 2 to another vdisk. The
+// cached WWID alone would pass the check; the rescan shows the LU changed.
+func TestAttachISCSI_CachedWWIDOfOurVolumeButLUNRemapped_RescannedDeletedNeverUsed(t *testing.T) {
+	f := hosttest.New(t, hosttest.FastSettings())
+	v := f.ISCSIVolume(hosttest.UIDA, 2, hosttest.P1)
+	f.Present(hosttest.P1, hosttest.IQN1, 2, hosttest.UIDB) // the array now has B at LUN 2
+	if err := f.C.ISCSI.Login(context.Background(), hosttest.P1, hosttest.IQN1); err != nil {
+		t.Fatal(err)
+	}
+	stale := f.K.AddDisk(scsi.HCTL{Host: 2, LUN: 2}, hosttest.UIDA) // probed back when A was there
+	a, err := f.C.Attach(context.Background(), v, nil)
+	if !errors.Is(err, host.ErrNoDevice) {
+		t.Fatalf("want ErrNoDevice (LUN 2 is B now), got %v (attachment %+v)", err, a)
+	}
+	if !slices.Contains(f.K.Writes, "block/"+stale+"/device/rescan=1") {
+		t.Errorf("pre-existing %s was not rescanned; writes %v", stale, f.K.Writes)
+	}
+	if f.K.Sys.Exists(stale) {
+		t.Errorf("stale %s (now B) kept", stale)
+	}
+}
+
+// A pre-existing device at our LUN that is ours: rescanned, still ours, used.
+func TestAttachISCSI_PreexistingDeviceOfOurVolume_RescannedAndUsed(t *testing.T) {
+	f := hosttest.New(t, hosttest.FastSettings())
+	v := f.ISCSIVolume(hosttest.UIDA, 2, hosttest.P1)
+	if err := f.C.ISCSI.Login(context.Background(), hosttest.P1, hosttest.IQN1); err != nil {
+		t.Fatal(err)
+	}
+	ours := f.K.AddDisk(scsi.HCTL{Host: 2, LUN: 2}, hosttest.UIDA)
+	a, err := f.C.Attach(context.Background(), v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Paths) != 1 || a.Paths[0] != ours {
+		t.Fatalf("attachment %+v, want the existing %s", a, ours)
+	}
+	if !slices.Contains(f.K.Writes, "block/"+ours+"/device/rescan=1") {
+		t.Errorf("pre-existing %s was trusted without a rescan; writes %v", ours, f.K.Writes)
+	}
+}
+
+// A disk whose WWID reads as ours but that another volume's map holds (A's
+// map over a LUN the array re-assigned) is refused, never stacked on.
+func TestAttachISCSI_OurWWIDButHeldByAnotherVolumesMap_Refused(t *testing.T) {
+	f := hosttest.New(t, hosttest.FastSettings())
+	v := f.ISCSIVolume(hosttest.UIDA, 2, hosttest.P1)
+	if err := f.C.ISCSI.Login(context.Background(), hosttest.P1, hosttest.IQN1); err != nil {
+		t.Fatal(err)
+	}
+	d := f.K.AddDisk(scsi.HCTL{Host: 2, LUN: 2}, hosttest.UIDA)
+	f.K.AddMultipath(4, "3"+hosttest.UIDB, hosttest.UIDB, d)
+	a, err := f.C.Attach(context.Background(), v, nil)
+	if !errors.Is(err, host.ErrStaleInUse) {
+		t.Fatalf("want ErrStaleInUse, got %v (attachment %+v)", err, a)
+	}
+	if slices.Contains(f.K.Writes, "block/"+d+"/device/rescan=1") || !f.K.Sys.Exists(d) {
+		t.Errorf("a held device was rescanned or deleted: writes %v", f.K.Writes)
+	}
+}
+
 func TestAttachISCSI_MultipathdDown(t *testing.T) {
 	for _, forced := range []bool{true, false} {
 		s := hosttest.FastSettings()

@@ -25,6 +25,9 @@ var (
 	ErrStaleInUse = errors.New("stale device in use at the mapped LUN")
 	// ErrBusy: a device could not be released (e.g. multipath -f refused).
 	ErrBusy = errors.New("device busy")
+	// ErrRemapped: the LU behind a path of the volume is no longer the volume
+	// (the array unmapped it and gave its LUN number to another vdisk).
+	ErrRemapped = errors.New("LUN remapped to another vdisk")
 )
 
 // Connector runs the host flows. Construct with New.
@@ -83,27 +86,51 @@ func (c *Connector) Attach(ctx context.Context, v Volume, chap *iscsi.CHAP) (Att
 	return c.assemble(ctx, v, paths)
 }
 
-// checkDisk verifies that disk carries uid. A disk with another WWID is a
-// leftover of an earlier mapping at this LUN number: if nothing holds it,
-// it is deleted (so a rescan can probe the new LUN) and false is returned;
-// if something holds it, ErrStaleInUse — it is never used either way.
-func (c *Connector) checkDisk(d scsi.Disk, uid string) (bool, error) {
-	w, err := c.Sys.WWID(d.Name)
+// checkDisk verifies that disk d at the mapped LUN is the volume's. The
+// kernel keeps the VPD 0x83 it read when it probed a device, so a disk that
+// was there before this attach (preexisting) may describe a LU the array
+// has since replaced at this LUN number (unmapped A, then B mapped at the
+// same SCSI id): such a disk is rescanned, which re-reads VPD 0x83, unless
+// something holds it. A disk is used only if both its cached and its
+// re-read WWID are uid and no other volume's map holds it. Anything else is
+// a leftover: deleted when nothing holds it (deleted reports that, so the
+// caller scans at once and the LU is probed afresh, with no cached pages of
+// the old one), ErrStaleInUse when something does; it is never used.
+func (c *Connector) checkDisk(d scsi.Disk, uid string, preexisting bool) (ok, deleted bool, err error) {
+	cached, err := c.Sys.WWID(d.Name)
 	if err != nil {
-		return false, nil // not ready yet (VPD not read); poll again
+		return false, false, nil // not ready yet (VPD not read); poll again
 	}
-	if w == uid {
-		return true, nil
+	holder, err := c.Sys.InUse(d.Name)
+	if err != nil {
+		return false, false, err
 	}
-	holders, _ := c.Sys.Holders(d.Name)
-	klog.InfoS("Stale device at mapped LUN", "device", d.Name, "hctl", d.HCTL.String(), "wwid", w, "want", uid, "holders", holders)
-	if len(holders) > 0 {
-		return false, fmt.Errorf("%w: %s at %s has WWID %s (held by %v), want %s", ErrStaleInUse, d.Name, d.HCTL, w, holders, uid)
+	fresh := cached
+	if preexisting && holder == "" {
+		if err := c.Sys.RescanDisk(d.Name); err != nil {
+			klog.InfoS("Rescan of an existing device failed; judging it by its cached WWID", "device", d.Name, "hctl", d.HCTL.String(), "err", err)
+		} else if w, err := c.Sys.WWID(d.Name); err == nil {
+			fresh = w
+		}
+	}
+	if cached == uid && fresh == uid {
+		if dm, err := c.Multipath.MapHolding(d.Name); err != nil {
+			return false, false, err
+		} else if dm != "" {
+			if w := c.Multipath.WWIDOf(dm); w != uid {
+				return false, false, fmt.Errorf("%w: %s at %s has WWID %s but belongs to map %s of WWID %s", ErrStaleInUse, d.Name, d.HCTL, uid, dm, w)
+			}
+		}
+		return true, false, nil
+	}
+	klog.InfoS("Stale device at mapped LUN", "device", d.Name, "hctl", d.HCTL.String(), "wwid", cached, "rescannedWWID", fresh, "want", uid, "heldBy", holder)
+	if holder != "" {
+		return false, false, fmt.Errorf("%w: %s at %s has WWID %s (held by %s), want %s", ErrStaleInUse, d.Name, d.HCTL, cached, holder, uid)
 	}
 	if err := c.Sys.DeleteDisk(d.Name); err != nil {
-		return false, fmt.Errorf("delete stale device %s: %w", d.Name, err)
+		return false, false, fmt.Errorf("delete stale device %s: %w", d.Name, err)
 	}
-	return false, nil
+	return false, true, nil
 }
 
 // assemble picks the device to use among verified paths: the multipath map

@@ -22,8 +22,14 @@ func (c *Connector) Detach(ctx context.Context, v Volume) error {
 		return err
 	}
 	if a.Multipath != "" {
-		if err := c.flushBuffers(ctx, a.Multipath); err != nil {
+		// A map with no path left (Fence cut them) cannot be written:
+		// flushing it would only fail.
+		if slaves, err := c.Multipath.Slaves(a.Multipath); err != nil {
 			return err
+		} else if len(slaves) > 0 {
+			if err := c.flushBuffers(ctx, a.Multipath); err != nil {
+				return err
+			}
 		}
 		if err := c.flushMap(ctx, a.Multipath); err != nil {
 			return err

@@ -23,6 +23,11 @@ func (c *Connector) Resize(ctx context.Context, v Volume) (Attachment, error) {
 		if err := c.Sys.RescanDisk(p); err != nil {
 			return a, fmt.Errorf("rescan %s: %w", p, err)
 		}
+		// The rescan re-read VPD 0x83: growing a filesystem onto a LU the
+		// array has given to another vdisk would overwrite that vdisk.
+		if w, err := c.Sys.WWID(p); err == nil && w != v.UID {
+			return a, fmt.Errorf("%w: path %s now reads WWID %s, want %s", ErrRemapped, p, w, v.UID)
+		}
 	}
 	if a.Multipath != "" {
 		if err := c.Sleep(ctx, c.Settings.MultipathResizeDelay); err != nil {

@@ -138,7 +138,7 @@ func hostError(op string, err error) error {
 		code = codes.Unavailable
 	case errors.Is(err, host.ErrNoDevice):
 		code = codes.NotFound
-	case errors.Is(err, host.ErrStaleInUse):
+	case errors.Is(err, host.ErrStaleInUse), errors.Is(err, host.ErrRemapped):
 		code = codes.FailedPrecondition
 	}
 	return status.Errorf(code, "%s: %v", op, err)

@@ -191,6 +191,20 @@ func (s *Server) rollback(rec *stageRecord) {
 
 // teardown unmounts the staging path and detaches the volume.
 func (s *Server) teardown(ctx context.Context, rec *stageRecord) error {
+	// First make sure the unmount below writes only to this volume: paths
+	// whose LUN the array has since given to another vdisk are cut off.
+	unlock, err := s.hostLock(ctx)
+	if err != nil {
+		return err
+	}
+	cut, err := s.connector.Fence(ctx, rec.Volume)
+	unlock()
+	if err != nil {
+		return hostError("fence "+rec.VolumeID, err)
+	}
+	if len(cut) > 0 {
+		klog.InfoS("Cut off paths now leading to another vdisk before unmounting", "volumeID", rec.VolumeID, "paths", cut)
+	}
 	if rec.StagingPath != "" {
 		if err := mount.CleanupMountPoint(rec.StagingPath, s.mounter, true); err != nil {
 			return status.Errorf(codes.Internal, "unmount %s: %v", rec.StagingPath, err)
@@ -205,7 +219,7 @@ func (s *Server) teardown(ctx context.Context, rec *stageRecord) error {
 	} else if inUse != "" {
 		return status.Errorf(codes.FailedPrecondition, "volume %s is still mounted at %s", rec.VolumeID, inUse)
 	}
-	unlock, err := s.hostLock(ctx)
+	unlock, err = s.hostLock(ctx)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,16 @@ func (c *Client) uuidOf(dm string) string {
 	return u
 }
 
+// WWIDOf returns the normalised WWID a multipath dm-N was built for (from
+// dm/uuid "mpath-3<wwid>"), or "" for a map that is not multipath.
+func (c *Client) WWIDOf(dm string) string {
+	u := strings.ToLower(c.uuidOf(dm))
+	if !strings.HasPrefix(u, "mpath-") {
+		return ""
+	}
+	return scsi.NormalizeWWID(strings.TrimPrefix(u, "mpath-"))
+}
+
 // MapByWWID returns the dm-N whose multipath uuid carries wwid, or "".
 func (c *Client) MapByWWID(wwid string) (string, error) {
 	names, err := scsi.ListDir(c.Sys.Sys("block"))
@@ -101,6 +111,17 @@ func (c *Client) Flush(ctx context.Context, dm string) error {
 	if err != nil && !c.Sys.Exists(dm) {
 		return nil // gone meanwhile (e.g. multipathd removed it)
 	}
+	return err
+}
+
+// DisableQueueing makes I/O on dm-N fail when it has no usable path instead
+// of queueing (queue_if_no_path / no_path_retry).
+func (c *Client) DisableQueueing(ctx context.Context, dm string) error {
+	name, err := c.Name(dm)
+	if err != nil {
+		return err
+	}
+	_, err = hostexec.Run(ctx, c.Exec, "multipathd", "disablequeueing", "map", name)
 	return err
 }
 

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Sysfs is the sysfs and /dev view of the host.
@@ -165,6 +167,35 @@ func (s *Sysfs) Holders(name string) ([]string, error) {
 	return listDir(s.Sys("block", name, "holders"))
 }
 
+// InUse reports what holds the block device name, or "" if nothing does:
+// its holders (a dm map, md…), else "exclusive open refused" when the
+// kernel refuses O_EXCL because a mounted filesystem or another claimer has
+// it. Only a device nothing holds may be rescanned into a new identity or
+// deleted without pulling it from under someone.
+func (s *Sysfs) InUse(name string) (string, error) {
+	hs, err := s.Holders(name)
+	if err != nil {
+		return "", err
+	}
+	if len(hs) > 0 {
+		return strings.Join(hs, ","), nil
+	}
+	// O_EXCL on a block device (without O_CREAT) claims it exclusively; it
+	// fails with EBUSY while it is mounted or claimed. Read-only, so closing
+	// it triggers no udev "change" event.
+	fd, err := unix.Open(s.Dev(name), unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return "exclusive open refused (mounted or claimed)", nil
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENODEV):
+		return "", nil // gone meanwhile
+	case err != nil:
+		return "", fmt.Errorf("open %s: %w", s.Dev(name), err)
+	}
+	_ = unix.Close(fd)
+	return "", nil
+}
+
 // Exists reports whether the block device name is present.
 func (s *Sysfs) Exists(name string) bool {
 	_, err := os.Stat(s.Sys("block", name))
@@ -181,7 +212,9 @@ func (s *Sysfs) DeleteDisk(name string) error {
 	return err
 }
 
-// RescanDisk makes the kernel re-read the capacity (and VPD) of sdX.
+// RescanDisk makes the kernel re-read the capacity and the VPD pages of sdX
+// (scsi_rescan_device → scsi_attach_vpd), so device/wwid afterwards is what
+// the LU at that address says now, not what it said when it was probed.
 func (s *Sysfs) RescanDisk(name string) error {
 	return s.Write(s.Sys("block", name, "device", "rescan"), "1")
 }

@@ -3,7 +3,8 @@
 // block/sdX/device → H:C:T:L, iscsi_session, fc_host, dm-N/slaves), which
 // reacts to the driver's writes like the kernel would: a targeted scan
 // creates the disk the target exposes at that LUN, a delete drops it, and a
-// disk that already exists keeps its old WWID (the stale-LUN case).
+// disk that already exists keeps its old WWID (the stale-LUN case) until
+// it is rescanned, which re-reads the WWID the target now presents there.
 package scsitest
 
 import (
@@ -129,6 +130,11 @@ func (k *Kernel) removeDiskLocked(name string) {
 	dev, err := filepath.EvalSymlinks(k.Sys.Sys("block", name, "device"))
 	if err != nil {
 		return
+	}
+	// multipathd drops a deleted path from its map (table reload).
+	holders, _ := scsi.ListDir(k.Sys.Sys("block", name, "holders"))
+	for _, h := range holders {
+		_ = os.Remove(k.Sys.Sys("block", h, "slaves", name))
 	}
 	_ = os.RemoveAll(dev)
 	_ = os.Remove(k.Sys.Sys("bus", "scsi", "devices", filepath.Base(dev)))
@@ -312,6 +318,20 @@ func (k *Kernel) onWrite(path, value string) {
 				continue // an existing device is not re-identified by a scan
 			}
 			k.addDiskLocked(addr, wwid)
+		}
+	case "rescan":
+		// scsi_rescan_device re-reads VPD 0x83: the device now describes
+		// whatever LU the target presents at its address (if any).
+		dev, err := filepath.EvalSymlinks(filepath.Dir(path))
+		if err != nil {
+			return
+		}
+		addr, err := scsi.ParseHCTL(filepath.Base(dev))
+		if err != nil {
+			return
+		}
+		if w, ok := k.exposed[[2]int{addr.Host, addr.LUN}]; ok {
+			k.write(filepath.Join(dev, "wwid"), "naa."+w)
 		}
 	case "delete":
 		dev := filepath.Dir(path)
