@@ -153,7 +153,7 @@ done
 while read -r img; do
 	timeout 60 docker exec "$CLUSTER-control-plane" crictl inspecti "$img" >/dev/null 2>&1 ||
 		quiet "$DIR/load-sidecars.log" kind load docker-image --name "$CLUSTER" "$img"
-done < <("$ROOT/scripts/images/build-sidecars.sh")
+done < <("$ROOT/scripts/images/build-sidecars.sh" 2>>"$DIR/sidecars.log")
 
 say "snapshot CRDs and snapshot-controller $SNAPSHOTTER_VERSION"
 CLIENT_DIR=$(go mod download -json "$SNAPSHOTTER_CLIENT_MOD@$SNAPSHOTTER_VERSION" | jq -r .Dir)

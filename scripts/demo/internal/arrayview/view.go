@@ -149,7 +149,11 @@ func Diff(before, after []string) (added, removed []string) {
 // Print runs q on one array and prints its whole output.
 func (v *View) Print(ctx context.Context, a Array, q string) {
 	fmt.Fprintf(v.Out, "   array%s: %s\n", v.label(a), q)
-	for _, l := range v.Query(ctx, a, q) {
+	lines := v.Query(ctx, a, q)
+	if len(lines) == 0 {
+		fmt.Fprintln(v.Out, "      (no rows)")
+	}
+	for _, l := range lines {
 		fmt.Fprintf(v.Out, "      %s\n", l)
 	}
 }

@@ -81,3 +81,13 @@ func TestObserveLabelsArraysAndRecordsFailures(t *testing.T) {
 		t.Fatalf("failing extra query not reported:\n%s", out)
 	}
 }
+
+func TestPrintSaysWhenEmpty(t *testing.T) {
+	var buf bytes.Buffer
+	a := Array{Name: "storage-01", Transport: fakeArray{"mcsinq lsvdisk -delim !": ""}}
+	v := New(&buf, a)
+	v.Print(context.Background(), a, "mcsinq lsvdisk -delim !")
+	if want := "   array: mcsinq lsvdisk -delim !\n      (no rows)\n"; buf.String() != want {
+		t.Fatalf("got %q, want %q", buf.String(), want)
+	}
+}

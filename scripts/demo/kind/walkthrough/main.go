@@ -122,6 +122,9 @@ func (d *demo) show(args ...string) error {
 		return err
 	}
 	fmt.Printf("   $ kubectl %s\n", strings.Join(args, " "))
+	if strings.TrimSpace(out) == "" {
+		out = "(none)"
+	}
 	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		fmt.Printf("      %s\n", l)
 	}
@@ -342,7 +345,7 @@ spec:
 		}
 	}
 
-	d.narrate("delete: the pod (VolumeAttachment goes, host mapping removed), the clone and the restore, the snapshot, then demo-data")
+	d.narrate("unpublish: delete pod demo-app → the VolumeAttachment goes → ControllerUnpublishVolume (host mapping and host removed)")
 	if _, err := d.kubectl(d.o.stepTimeout, "", "-n", d.o.namespace, "delete", "pod", "demo-app", "--grace-period=1", "--timeout="+d.o.stepTimeout.String()); err != nil {
 		return err
 	}
@@ -352,6 +355,14 @@ spec:
 	}); err != nil {
 		return err
 	}
+	if err := d.show("get", "volumeattachment"); err != nil {
+		return err
+	}
+	if err := d.observe(); err != nil {
+		return err
+	}
+
+	d.narrate("delete: the clone and the restore, the snapshot, then demo-data (reclaimPolicy Delete: the vdisks go too)")
 	for _, obj := range []string{"pvc/demo-clone", "pvc/demo-restore", "volumesnapshot/demo-snap", "pvc/demo-data"} {
 		// --wait=false: the claims of a snapshot's restore may hold it; the driver and sidecars retry.
 		if _, err := d.k("delete", obj, "--wait=false"); err != nil {
