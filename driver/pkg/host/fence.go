@@ -56,15 +56,33 @@ func (c *Connector) Fence(ctx context.Context, v Volume) ([]string, error) {
 		return nil, nil
 	}
 	klog.ErrorS(ErrRemapped, "Volume's LUN now holds another vdisk; cutting those paths off before unmount so nothing of this volume is written there", "uid", v.UID, "paths", cut, "multipath", a.Multipath)
-	if a.Multipath != "" && len(cut) == len(paths) {
-		if err := c.Multipath.DisableQueueing(ctx, a.Multipath); err != nil {
-			klog.InfoS("Could not stop queueing on the map; its I/O fails after no_path_retry", "map", a.Multipath, "err", err)
-		}
+	pathless := a.Multipath != "" && len(cut) == len(paths)
+	if pathless {
+		c.disableQueueing(ctx, a.Multipath)
 	}
 	for _, p := range cut {
 		if err := c.Sys.DeleteDisk(p); err != nil {
 			return cut, fmt.Errorf("delete remapped path %s: %w", p, err)
 		}
 	}
+	if pathless {
+		// multipathd reloads the map as it drops each deleted path, and that
+		// reload re-arms queue_if_no_path from the config (measured: the
+		// unmount then waited out no_path_retry, 40 s). Once the map has no
+		// path left, stop queueing again.
+		if _, err := c.poll(ctx, c.Settings.MultipathSearchRetryTimes, c.Settings.MultipathSearchWaitInterval, func() (bool, error) {
+			s, err := c.Multipath.Slaves(a.Multipath)
+			return len(s) == 0, err
+		}); err != nil {
+			return cut, err
+		}
+		c.disableQueueing(ctx, a.Multipath)
+	}
 	return cut, nil
+}
+
+func (c *Connector) disableQueueing(ctx context.Context, dm string) {
+	if err := c.Multipath.DisableQueueing(ctx, dm); err != nil {
+		klog.InfoS("Could not stop queueing on the map; its I/O fails only after no_path_retry", "map", dm, "err", err)
+	}
 }

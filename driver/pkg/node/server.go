@@ -42,8 +42,8 @@ type Server struct {
 
 var _ csi.NodeServer = (*Server)(nil)
 
-// New builds the Node service. It bounds exec and mounter.Exec with
-// host.hostCommandTimeout and, with Options.HostExec "nsenter", runs the
+// New builds the Node service. It bounds exec, mounter.Exec and (for the
+// real mount-utils Mounter) mount/umount with host.hostCommandTimeout and, with Options.HostExec "nsenter", runs the
 // iSCSI/multipath clients in the host's namespaces (hostexec.NSEnter).
 func New(opts Options, cfg config.Host, exec utilsexec.Interface, mounter *mount.SafeFormatAndMount) (*Server, error) {
 	opts.defaults()
@@ -67,6 +67,11 @@ func New(opts Options, cfg config.Host, exec utilsexec.Interface, mounter *mount
 	exec = wrapExec(exec, opts, s)
 	m := *mounter
 	m.Exec = wrapExec(mounter.Exec, opts, s)
+	if _, real := m.Interface.(*mount.Mounter); real {
+		// mount-utils runs mount(8)/umount(8) with no timeout: run them
+		// through the bounded exec instead (hostexec.Mounter).
+		m.Interface = hostexec.NewMounter(m.Interface, m.Exec)
+	}
 	mounter = &m
 	lock := cfg.AttachExtendFileLockPath
 	if lock == "" {
