@@ -47,7 +47,7 @@ spec:
 		out, err := d.kubectl(time.Minute, "", "get", "volumeattachment", va, "-o", "jsonpath={.status.attached}")
 		return out == "true", err
 	}); err != nil {
-		d.explainPod()
+		d.explainPod(45 * time.Second)
 		return err
 	}
 	if err := d.show("get", "volumeattachment", va, "-o",
@@ -80,12 +80,13 @@ func (d *demo) datapath() error {
 		fmt.Println("   iSCSI target and demo-app stays ContainerCreating. The controller side above is complete:")
 		fmt.Println("   the VolumeAttachment is attached and the array maps the vdisk to the node's host object.")
 		fmt.Println("   (make e2e in a VM with an initiator covers the node side: login, mkfs, mount, I/O.)")
-		d.explainPod()
+		// No wait for the node's FailedMount event: its login attempt only gives up after hostCommandTimeout.
+		d.explainPod(0)
 		return nil
 	}
 	fmt.Println("   node side: waiting for demo-app to start (iSCSI login, mkfs.ext4, mount)")
 	if err := d.wait("pod/demo-app", "{.status.phase}=Running", true); err != nil {
-		d.explainPod()
+		d.explainPod(45 * time.Second)
 		if d.o.datapath == "on" {
 			return err
 		}
@@ -110,10 +111,10 @@ func (d *demo) datapath() error {
 	return d.show("-n", d.o.namespace, "exec", "demo-app", "--", "df", "-h", "/data")
 }
 
-// explainPod prints the pod's phase and its latest mount event, if any
-// arrives within a short wait: the node plugin's own words on what failed.
-func (d *demo) explainPod() {
-	deadline := time.Now().Add(45 * time.Second)
+// explainPod prints the pod's phase and its latest mount event, if one
+// arrives within wait: the node plugin's own words on what failed.
+func (d *demo) explainPod(wait time.Duration) {
+	deadline := time.Now().Add(wait)
 	for {
 		out, err := d.k("get", "events", "--field-selector", "involvedObject.kind=Pod,involvedObject.name=demo-app",
 			"-o", `jsonpath={range .items[*]}{.reason}{"\t"}{.message}{"\n"}{end}`)
