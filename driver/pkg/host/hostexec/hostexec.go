@@ -38,31 +38,68 @@ func (t *timed) Command(cmd string, args ...string) utilsexec.Cmd {
 
 func (t *timed) CommandContext(ctx context.Context, cmd string, args ...string) utilsexec.Cmd {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
-	return &cancelCmd{Cmd: t.base.CommandContext(ctx, cmd, args...), cancel: cancel}
+	return &cancelCmd{Cmd: t.base.CommandContext(ctx, cmd, args...), ctx: ctx, cancel: cancel, name: cmd}
 }
+
+// KillGrace is how long a command may take to exit after the timeout killed
+// it. A process in uninterruptible sleep (D state: umount on a map queueing
+// I/O, iscsiadm in a kernel call) cannot die until the kernel lets it; the
+// caller gets an error after this grace instead of hanging with it, and a
+// goroutine reaps the process whenever it exits.
+var KillGrace = 10 * time.Second
+
+// ErrAbandoned: a killed command did not exit within KillGrace.
+var ErrAbandoned = errors.New("command did not exit after being killed (uninterruptible sleep?); abandoned")
 
 func (t *timed) LookPath(file string) (string, error) { return t.base.LookPath(file) }
 
-// cancelCmd releases the timeout's timer as soon as the command has finished.
+// cancelCmd releases the timeout's timer as soon as the command has
+// finished, and stops waiting for one that outlives its kill by KillGrace.
 type cancelCmd struct {
 	utilsexec.Cmd
+	ctx    context.Context
 	cancel context.CancelFunc
+	name   string
+}
+
+// bounded runs fn (which waits for the process) but returns at most
+// KillGrace after the context ended.
+func (c *cancelCmd) bounded(fn func() ([]byte, error)) ([]byte, error) {
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := fn()
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		c.cancel()
+		return r.out, r.err
+	case <-c.ctx.Done():
+	}
+	t := time.NewTimer(KillGrace)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		c.cancel()
+		return r.out, r.err
+	case <-t.C:
+		c.cancel()
+		return nil, fmt.Errorf("%s: %w: %w", c.name, ErrAbandoned, c.ctx.Err())
+	}
 }
 
 func (c *cancelCmd) Run() error {
-	defer c.cancel()
-	return c.Cmd.Run()
+	_, err := c.bounded(func() ([]byte, error) { return nil, c.Cmd.Run() })
+	return err
 }
 
-func (c *cancelCmd) CombinedOutput() ([]byte, error) {
-	defer c.cancel()
-	return c.Cmd.CombinedOutput()
-}
+func (c *cancelCmd) CombinedOutput() ([]byte, error) { return c.bounded(c.Cmd.CombinedOutput) }
 
-func (c *cancelCmd) Output() ([]byte, error) {
-	defer c.cancel()
-	return c.Cmd.Output()
-}
+func (c *cancelCmd) Output() ([]byte, error) { return c.bounded(c.Cmd.Output) }
 
 func (c *cancelCmd) Wait() error {
 	defer c.cancel()

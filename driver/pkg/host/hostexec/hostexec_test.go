@@ -58,3 +58,26 @@ func TestWithTimeout_KillsHungCommand(t *testing.T) {
 		t.Fatalf("Command without ctx not bounded: err=%v after %v", err, time.Since(start))
 	}
 }
+
+// A command that cannot die when killed (uninterruptible sleep: umount on a
+// map that queues I/O) must not hold the caller: after KillGrace it is
+// abandoned with ErrAbandoned. The fake's handler ignores the context, as
+// such a process ignores SIGKILL.
+func TestWithTimeout_UnkillableCommandAbandonedAfterGrace(t *testing.T) {
+	old := hostexec.KillGrace
+	hostexec.KillGrace = 200 * time.Millisecond
+	t.Cleanup(func() { hostexec.KillGrace = old })
+	f := hostexectest.New()
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	f.Handle("umount", func([]string) (string, int) { <-release; return "", 0 })
+	e := hostexec.WithTimeout(f, 100*time.Millisecond)
+	start := time.Now()
+	_, err := e.Command("umount", "/stage").CombinedOutput()
+	if !errors.Is(err, hostexec.ErrAbandoned) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want ErrAbandoned after the deadline, got %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("caller held for %v", d)
+	}
+}
