@@ -19,9 +19,11 @@ import (
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
 )
 
-// arrayView is one emulated array, reached through a port-forward to its pod
-// and queried with the driver's own array client (the emulator's SSH CLI), host
-// key pinned to the fingerprint the emulator prints for its state directory.
+// arrayView is one array the suite inspects with the driver's own array client
+// (the array's SSH CLI): reached directly at HOST:PORT with the host key
+// checked against -array-known-hosts, or, for an in-cluster emulator pod,
+// through a port-forward with the key pinned to the fingerprint the emulator
+// prints for its state directory.
 type arrayView struct {
 	name   string
 	client array.Client
@@ -37,29 +39,45 @@ type arrayState struct {
 
 func (c *cluster) connectArrays(ctx context.Context) []*arrayView {
 	GinkgoHelper()
-	user, password := c.arrayCredentials(ctx)
+	eps, err := parseArrays(opts.arrays)
+	Expect(err).NotTo(HaveOccurred())
+	var direct *directAccess
+	var user, password string
 	var out []*arrayView
-	for _, pair := range strings.Split(opts.arrays, ",") {
-		name, pod, ok := strings.Cut(strings.TrimSpace(pair), "=")
-		Expect(ok).To(BeTrue(), "-arrays entry %q: want name=pod", pair)
-		fp, err := c.execIn(ctx, opts.driverNamespace, pod, "mcs-emulator",
+	for _, ep := range eps {
+		if ep.addr != "" {
+			if direct == nil {
+				d, err := loadDirectAccess(opts.arrayUser, opts.arrayPasswordFile, opts.arrayKnownHosts)
+				Expect(err).NotTo(HaveOccurred())
+				direct = &d
+			}
+			cli, err := dialDirect(ctx, ep.name, ep.addr, *direct)
+			Expect(err).NotTo(HaveOccurred(), "array %s at %s", ep.name, ep.addr)
+			GinkgoWriter.Printf("array %s: %s over SSH (host key from %s)\n", ep.name, ep.addr, opts.arrayKnownHosts)
+			out = append(out, &arrayView{name: ep.name, client: cli, close: func() { _ = cli.Close() }})
+			continue
+		}
+		if user == "" {
+			user, password = c.arrayCredentials(ctx)
+		}
+		fp, err := c.execIn(ctx, opts.driverNamespace, ep.pod, "mcs-emulator",
 			opts.emulatorBinary, "fingerprint", "--state-dir="+opts.emulatorState)
-		Expect(err).NotTo(HaveOccurred(), "host key fingerprint of %s", pod)
+		Expect(err).NotTo(HaveOccurred(), "host key fingerprint of %s", ep.pod)
 		cb, err := array.FingerprintHostKeyCallback(strings.TrimSpace(fp))
 		Expect(err).NotTo(HaveOccurred())
-		addr, stop := c.portForward(ctx, opts.driverNamespace, pod, 2222)
+		addr, stop := c.portForward(ctx, opts.driverNamespace, ep.pod, 2222)
 		tr, err := array.NewSSHTransport(array.SSHOptions{Addr: addr, User: user, Password: password,
-			HostKeyCallback: cb, ArrayName: name, MaxConns: 1})
+			HostKeyCallback: cb, ArrayName: ep.name, MaxConns: 1})
 		Expect(err).NotTo(HaveOccurred())
 		cli := array.NewCLI(tr, array.WithCommandTimeout(30*time.Second))
 		_, err = cli.LsSystem(ctx)
-		Expect(err).NotTo(HaveOccurred(), "lssystem on %s through %s", name, addr)
-		out = append(out, &arrayView{name: name, client: cli, close: func() { _ = cli.Close(); stop() }})
+		Expect(err).NotTo(HaveOccurred(), "lssystem on %s through %s", ep.name, addr)
+		out = append(out, &arrayView{name: ep.name, client: cli, close: func() { _ = cli.Close(); stop() }})
 	}
 	return out
 }
 
-// arrayCredentials reads the CLI account from the demo's Secret.
+// arrayCredentials reads the CLI account of in-cluster emulators from the demo's Secret.
 func (c *cluster) arrayCredentials(ctx context.Context) (string, string) {
 	GinkgoHelper()
 	secrets, err := c.cs.CoreV1().Secrets(opts.driverNamespace).List(ctx, metav1.ListOptions{})

@@ -30,12 +30,21 @@ type options struct {
 	classSecondDev  string
 	snapshotClass   string
 	image           string
-	arrays          string // name=pod,... emulator pods to inspect over SSH
-	arraySecret     string // Secret (username, password) of the arrays' CLI account
-	emulatorBinary  string // path of mcs-emulator inside its image (for `fingerprint`)
-	emulatorState   string
-	timeout         time.Duration
-	skipArrayChecks bool
+	arrays          string // name=pod or name=HOST:PORT, ...: arrays to inspect over SSH
+	arraySecret     string // Secret (username, password) of in-cluster emulators' CLI account
+	// Arrays given as HOST:PORT (outside the cluster): CLI account, password
+	// file and OpenSSH known_hosts with their host keys.
+	arrayUser         string
+	arrayPasswordFile string
+	arrayKnownHosts   string
+	emulatorBinary    string // path of mcs-emulator inside its image (for `fingerprint`)
+	emulatorState     string
+	timeout           time.Duration
+	skipArrayChecks   bool
+	// scale specs (Label "scale", run only when the label filter names them)
+	scaleRuns    int
+	burst        int
+	burstTimeout time.Duration
 }
 
 var opts options
@@ -59,11 +68,18 @@ func init() {
 	flag.StringVar(&opts.classSecondDev, "class-second-array", "csi-instorage-storage-02", "StorageClass: devName=storage-02")
 	flag.StringVar(&opts.snapshotClass, "snapshot-class", "csi-instorage-snapclass", "VolumeSnapshotClass")
 	flag.StringVar(&opts.image, "image", "registry.k8s.io/e2e-test-images/busybox:1.37.0-2", "image of the test pods (needs sh, dd, md5sum, df, stat)")
-	flag.StringVar(&opts.arrays, "arrays", "storage-01=mcs-emulator-0,storage-02=mcs-emulator-1", "array name = emulator pod, comma separated")
+	flag.StringVar(&opts.arrays, "arrays", "storage-01=mcs-emulator-0,storage-02=mcs-emulator-1",
+		"arrays to check for leaks, comma separated: name=HOST:PORT (SSH CLI reached directly; needs -array-password-file and -array-known-hosts) or name=POD (in-cluster emulator pod, by port-forward)")
+	flag.StringVar(&opts.arrayUser, "array-user", "superuser", "CLI account of the arrays given as HOST:PORT")
+	flag.StringVar(&opts.arrayPasswordFile, "array-password-file", "", "file holding the password of -array-user (one trailing newline ignored)")
+	flag.StringVar(&opts.arrayKnownHosts, "array-known-hosts", "", `OpenSSH known_hosts with the host keys of the arrays given as HOST:PORT ("[127.0.0.1]:2222 ssh-ed25519 ..."); never skipped`)
 	flag.StringVar(&opts.arraySecret, "array-secret", "", "Secret in -driver-namespace with the arrays' username/password (default: the demo's generated mcs-emulator-credentials-*)")
 	flag.StringVar(&opts.emulatorBinary, "emulator-binary", "/mcs-emulator", "mcs-emulator path inside the emulator image")
 	flag.StringVar(&opts.emulatorState, "emulator-state-dir", "/var/lib/mcs-emulator", "emulator --state-dir")
-	flag.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "deadline of each wait (provisioning, attach, expansion)")
+	flag.DurationVar(&opts.timeout, "timeout", 5*time.Minute, "deadline of each wait (provisioning, attach, expansion); raise it on slow (TCG) nodes")
+	flag.IntVar(&opts.scaleRuns, "scale-runs", 5, "scale: PVC+pod pairs created one after another for the PVC-to-Running latency")
+	flag.IntVar(&opts.burst, "burst", 50, "scale: PVC+pod pairs created at once, then deleted at once")
+	flag.DurationVar(&opts.burstTimeout, "burst-timeout", 40*time.Minute, "scale: deadline for the whole burst to run, and again to be gone")
 	flag.BoolVar(&opts.skipArrayChecks, "skip-array-checks", false, "do not inspect the arrays (clusters with real arrays you cannot query)")
 }
 
