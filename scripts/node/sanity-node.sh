@@ -2,10 +2,12 @@
 # make sanity-node: the Node service on a real kernel.
 #  1. csi-sanity's "Node Service" suite in the scripts/vm guest against the all-in-one
 #     instorage-csi binary, which drives mcs-emulator on the host over SSH (guest-sanity.sh);
-#  2. scripts/node/vm-node.sh: data test (snapshot/restore checksums, online expand, block,
+#  2. scripts/node/vm-stale.sh: the stale-LUN proof (a stale device at a reused LUN number is
+#     never mounted; NodeUnstage of a remapped volume writes nothing onto the new LU);
+#  3. scripts/node/vm-node.sh: data test (snapshot/restore checksums, online expand, block,
 #     nothing left after unstage) and the NodeStage+NodePublish benchmark.
-# Env: SANITY_ONLY=1 skips step 2; KEEP_STATE=1 keeps the run dir. Ports: EMU_ISCSI_PORT (13300),
-#      EMU_SSH_PORT (12252).
+# Env: SANITY_ONLY=1 skips step 3; STALE=0 skips step 2; KEEP_STATE=1 keeps the run dir.
+#      Ports: EMU_ISCSI_PORT (13300), EMU_SSH_PORT (12252).
 set -euo pipefail
 # shellcheck source=../vm/lib.sh
 . "$(dirname "$0")/../vm/lib.sh"
@@ -60,4 +62,6 @@ vm_log "csi-sanity Node Service rc=$rc in $(($(vm_now_ms) - t0)) ms; logs in $ST
 ((rc == 0)) || exit "$rc"
 cleanup
 trap - EXIT
-[ "${SANITY_ONLY:-}" = 1 ] || "$NODE_DIR/vm-node.sh"
+# The later steps reuse this run's node.test and mcs-emulator builds.
+[ "${STALE:-}" = 0 ] || NODE_TEST=$SHARE/node.test EMULATOR=$ST/emu/mcs-emulator "$NODE_DIR/vm-stale.sh"
+[ "${SANITY_ONLY:-}" = 1 ] || NODE_TEST=$SHARE/node.test EMULATOR=$ST/emu/mcs-emulator "$NODE_DIR/vm-node.sh"
