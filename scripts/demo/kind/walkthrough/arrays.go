@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
@@ -101,6 +102,8 @@ func (d *demo) portForward(pod string) (string, error) {
 		args = append([]string{"--kubeconfig", d.o.kubeconfig}, args...)
 	}
 	cmd := exec.CommandContext(ctx, d.o.kubectl, args...)
+	// If the walkthrough dies without cleaning up, the kernel still ends the forward.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()

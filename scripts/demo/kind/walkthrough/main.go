@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/instorage-csi/instorage-csi/scripts/demo/internal/arrayview"
@@ -58,9 +60,12 @@ func main() {
 		os.Exit(2)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.totalTimeout)
+	// Ctrl-C cancels the context, which ends the port-forwards and kubectl calls.
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sigCtx, o.totalTimeout)
 	defer cancel()
-	d := &demo{o: o, ctx: ctx, checkpoint: flag.Args()}
+	d := &demo{o: o, ctx: ctx, checkpoint: flag.Args(), start: time.Now()}
 	if err := d.connectArrays(); err != nil {
 		fmt.Fprintln(os.Stderr, "walkthrough:", err)
 		os.Exit(1)
@@ -71,7 +76,7 @@ func main() {
 		d.closeArrays()
 		os.Exit(1)
 	}
-	fmt.Println("\nwalkthrough complete: every step succeeded and the arrays hold no vdisk, host mapping or LocalCopy map the demo made")
+	fmt.Printf("\nwalkthrough complete in %ds: every step succeeded and the arrays hold no vdisk, host mapping or LocalCopy map the demo made\n", int(time.Since(d.start).Seconds()))
 }
 
 type demo struct {
@@ -82,6 +87,7 @@ type demo struct {
 	closers    []func()
 	step       int
 	checkpoint []string
+	start      time.Time
 }
 
 // kubectl runs one kubectl command with a timeout and returns its stdout;
@@ -112,7 +118,7 @@ func (d *demo) k(args ...string) (string, error) {
 
 func (d *demo) narrate(format string, args ...any) {
 	d.step++
-	fmt.Printf("\n== step %d: %s\n", d.step, fmt.Sprintf(format, args...))
+	fmt.Printf("\n== step %d [+%ds]: %s\n", d.step, int(time.Since(d.start).Seconds()), fmt.Sprintf(format, args...))
 }
 
 // show prints a kubectl view, indented, under the command that produced it.
@@ -406,9 +412,13 @@ func (d *demo) resetNamespace() error {
 		if _, err := d.kubectl(d.o.stepTimeout+30*time.Second, "", "delete", "namespace", d.o.namespace, "--timeout="+d.o.stepTimeout.String()); err != nil {
 			return err
 		}
-		if err := d.poll("released volumes of "+d.o.namespace+" to go", func() (bool, error) {
-			out, err := d.kubectl(time.Minute, "", "get", "pv", "-o", "jsonpath={range .items[*]}{.spec.claimRef.namespace}{\"\\n\"}{end}")
-			return !strings.Contains(out, d.o.namespace+"\n"), err
+		if err := d.poll("the volumes and snapshots of "+d.o.namespace+" to go", func() (bool, error) {
+			pvs, err := d.kubectl(time.Minute, "", "get", "pv", "-o", "jsonpath={range .items[*]}{.spec.claimRef.namespace}{\"\\n\"}{end}")
+			if err != nil {
+				return false, err
+			}
+			snaps, err := d.kubectl(time.Minute, "", "get", "volumesnapshotcontent", "-o", "jsonpath={range .items[*]}{.spec.volumeSnapshotRef.namespace}{\"\\n\"}{end}")
+			return !strings.Contains(pvs+snaps, d.o.namespace+"\n"), err
 		}); err != nil {
 			return err
 		}
