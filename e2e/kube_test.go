@@ -113,6 +113,13 @@ func (c *cluster) waitBound(ctx context.Context, ns, name string) (*corev1.Persi
 // it to a node ("" lets the scheduler choose; "!name" keeps it off name).
 func (c *cluster) runPod(ctx context.Context, ns, name, node string, vols ...volume) *corev1.Pod {
 	GinkgoHelper()
+	_, err := c.cs.CoreV1().Pods(ns).Create(ctx, newPod(ns, name, node, vols...), metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred(), "create pod %s", name)
+	return c.waitRunning(ctx, ns, name, opts.timeout)
+}
+
+// newPod is a long-running test pod using vols (see runPod for node).
+func newPod(ns, name, node string, vols ...volume) *corev1.Pod {
 	ctr := corev1.Container{
 		Name:    "app",
 		Image:   opts.image,
@@ -152,15 +159,23 @@ func (c *cluster) runPod(ctx context.Context, ns, name, node string, vols ...vol
 	case node != "":
 		pod.Spec.NodeName = node
 	}
-	_, err := c.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-	Expect(err).NotTo(HaveOccurred(), "create pod %s", name)
+	return pod
+}
+
+// waitRunning waits until the pod runs (kubelet has staged and mounted its
+// volumes); a failed pod ends the wait at once.
+func (c *cluster) waitRunning(ctx context.Context, ns, name string, timeout time.Duration) *corev1.Pod {
+	GinkgoHelper()
 	var out *corev1.Pod
 	Eventually(ctx, func(g Gomega) {
+		var err error
 		out, err = c.cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(out.Status.Phase).NotTo(Equal(corev1.PodFailed), "pod %s failed: %s", name, out.Status.Message)
+		if out.Status.Phase == corev1.PodFailed {
+			StopTrying(fmt.Sprintf("pod %s failed: %s %s", name, out.Status.Message, c.events(ctx, ns, name))).Now()
+		}
 		g.Expect(out.Status.Phase).To(Equal(corev1.PodRunning), "pod %s: %s", name, c.events(ctx, ns, name))
-	}).WithTimeout(opts.timeout).WithPolling(2 * time.Second).Should(Succeed())
+	}).WithTimeout(timeout).WithPolling(time.Second).Should(Succeed())
 	return out
 }
 

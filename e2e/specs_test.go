@@ -79,7 +79,7 @@ var _ = Describe("Dynamic provisioning", Label("datapath"), func() {
 				Expect(kube.sh(ctx, e.ns, "app", "[ -b "+devicePath+" ] && echo block")).To(Equal("block"))
 			}
 		},
-		Entry("ext4 filesystem", func() string { return opts.classBasic }, false, "ext2/ext3"),
+		Entry("ext4 filesystem", Label("smoke"), func() string { return opts.classBasic }, false, "ext2/ext3"),
 		Entry("xfs filesystem", func() string { return opts.classXFS }, false, "xfs"),
 		Entry("raw block", func() string { return opts.classBasic }, true, ""),
 	)
@@ -144,7 +144,7 @@ var _ = Describe("Data persistence", Label("datapath"), func() {
 })
 
 var _ = Describe("Snapshots and clones", Label("datapath"), func() {
-	It("restores a snapshot with the data it was taken with", func(ctx SpecContext) {
+	It("restores a snapshot with the data it was taken with", Label("smoke"), func(ctx SpecContext) {
 		e := newSpecEnv(ctx)
 		kube.createPVC(ctx, e.ns, pvcSpec{name: "src", class: opts.classBasic, size: "1Gi"})
 		kube.waitBound(ctx, e.ns, "src")
@@ -208,7 +208,7 @@ var _ = Describe("Expansion", Label("datapath"), func() {
 				WithTimeout(opts.timeout).Should(BeNumerically(">", before+512*1024), "filesystem not grown online")
 			Expect(kube.readData(ctx, e.ns, "app", false, "f")).To(Equal(sum))
 		},
-		Entry("basic thin vdisk", func() string { return opts.classBasic }),
+		Entry("basic thin vdisk", Label("smoke"), func() string { return opts.classBasic }),
 		Entry("active-active volume (manual §6.2)", func() string { return opts.classAA }),
 	)
 })
