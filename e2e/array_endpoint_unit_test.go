@@ -176,3 +176,49 @@ func TestLoadDirectAccess_Validates(t *testing.T) {
 		t.Errorf("password with CRLF: %q, %v", a.password, err)
 	}
 }
+
+// TestArraysReachable is a preflight for arrays outside the cluster: with
+// -arrays name=HOST:PORT,... it logs in to each with -array-user,
+// -array-password-file and -array-known-hosts and lists the system and its
+// vdisks, so a bad password, host key or forward shows up in seconds rather
+// than in the suite's BeforeSuite:
+//
+//	go test ./e2e -run TestArraysReachable -v -args -arrays storage-01=127.0.0.1:12222 \
+//	  -array-password-file pw -array-known-hosts known_hosts
+func TestArraysReachable(t *testing.T) {
+	eps, err := parseArrays(opts.arrays)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var direct []arrayEndpoint
+	for _, ep := range eps {
+		if ep.addr != "" {
+			direct = append(direct, ep)
+		}
+	}
+	if len(direct) == 0 {
+		t.Skip("no -arrays entry is HOST:PORT (in-cluster emulator pods are checked by the suite itself)")
+	}
+	a, err := loadDirectAccess(opts.arrayUser, opts.arrayPasswordFile, opts.arrayKnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, ep := range direct {
+		cli, err := dialDirect(ctx, ep.name, ep.addr, a)
+		if err != nil {
+			t.Errorf("%s: %v", ep.name, err)
+			continue
+		}
+		sys, err := cli.LsSystem(ctx)
+		st, serr := (&arrayView{name: ep.name, client: cli}).state(ctx)
+		_ = cli.Close()
+		if err != nil || serr != nil {
+			t.Errorf("%s: lssystem %v, state %v", ep.name, err, serr)
+			continue
+		}
+		t.Logf("%s at %s: system %s (id %s), %d vdisks, %d host mappings, %d LocalCopy maps",
+			ep.name, ep.addr, sys.Name, sys.ID, len(st.VDisks), len(st.HostMaps), len(st.LCMaps))
+	}
+}
