@@ -8,11 +8,19 @@
 # the Go module proxy, base images from Debian (build-k8s.sh, node-image.sh,
 # base-image.sh), all cached under ${CACHE:-.cache} keyed by version.
 #
-# Env: K8S_VERSION (default: newest supported), OVERLAY (offline|demo; default
-# offline), ARTIFACTS (logs; default $CACHE/e2e/<version>-<time>), KEEP_CLUSTER=1,
-# FOCUS/SKIP (Ginkgo regexps for the project suite), LABELS (Ginkgo label filter;
-# default '!datapath': kind nodes cannot log in to iSCSI targets, see e2e/README.md;
-# DATAPATH=1 runs everything), EXTERNAL_FOCUS, SKIP_EXTERNAL=1.
+# Where the kind node runs (E2E_NODES):
+#   vm    kind inside a qemu TCG VM with a real kernel initiator, arrays on this host
+#         (scripts/vmkind/); the default when this host has no iSCSI initiator
+#         (iscsi_tcp neither loaded nor loadable, e.g. containers, Firecracker).
+#   host  kind on this host with the in-cluster emulator (the default where iscsi_tcp
+#         loads, e.g. GitHub's Ubuntu runners).
+#
+# Env: K8S_VERSION (default: newest supported), E2E_NODES (vm|host), OVERLAY (host
+# mode: offline|demo; default offline), ARTIFACTS (logs; default
+# $CACHE/e2e/<version>-<time>), KEEP_CLUSTER=1, FOCUS/SKIP (Ginkgo regexps for the
+# project suite), LABELS (Ginkgo label filter; vm default '!scale', host default
+# '!datapath && !scale': host kind nodes cannot log in to iSCSI targets, see
+# e2e/README.md; DATAPATH=1 runs them), EXTERNAL_FOCUS, SKIP_EXTERNAL=1.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -32,6 +40,14 @@ export PATH=$KB:$TOOLS:$PATH
 export KUBECONFIG=$ARTIFACTS/kubeconfig
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$ARTIFACTS/steps.log"; }
 T0=$SECONDS
+# iscsi_initiator: true when this kernel has (or can load) the iSCSI initiator.
+iscsi_initiator() { [[ -d /sys/module/iscsi_tcp ]] || modprobe -n -q iscsi_tcp 2>/dev/null; }
+if [[ -z ${E2E_NODES:-} ]]; then
+	E2E_NODES=host
+	iscsi_initiator || E2E_NODES=vm
+fi
+[[ $E2E_NODES == vm || $E2E_NODES == host ]] || { echo "E2E_NODES: want vm or host, got $E2E_NODES" >&2; exit 2; }
+log "E2E_NODES=$E2E_NODES"
 
 log "artefacts for $KV (cached after the first run)"
 nice -n 10 "$HERE/build-k8s.sh" "$KV" >"$ARTIFACTS/build-k8s.log" 2>&1 || { tail -30 "$ARTIFACTS/build-k8s.log"; exit 1; }
@@ -43,6 +59,12 @@ eval "$("$HERE/dockerd.sh" env)"
 log "project images"
 BASE=debian:bookworm-slim "$ROOT/scripts/images/build.sh" driver emulator helper >"$ARTIFACTS/images.log" 2>&1 ||
 	{ tail -30 "$ARTIFACTS/images.log"; exit 1; }
+log "artefacts ready in $((SECONDS - T0)) s"
+
+if [[ $E2E_NODES == vm ]]; then
+	export KV ARTIFACTS CACHE KB TOOLS
+	exec "$ROOT/scripts/vmkind/e2e.sh"
+fi
 
 collect() {
 	log "collecting logs into $ARTIFACTS"
@@ -96,7 +118,7 @@ kubectl -n instorage-csi rollout status daemonset/csi-instorage-node --timeout=5
 kubectl -n kube-system rollout status deployment/snapshot-controller --timeout=5m
 
 rc=0
-LABEL_FILTER=${LABELS:-$([[ -n ${DATAPATH:-} ]] && echo '' || echo '!datapath')}
+LABEL_FILTER=${LABELS:-$([[ -n ${DATAPATH:-} ]] && echo '!scale' || echo '!datapath && !scale')}
 log "project e2e suite (labels: ${LABEL_FILTER:-all})"
 go test -count=1 -timeout 90m ./e2e -args -kubeconfig="$KUBECONFIG" -ginkgo.v \
 	-ginkgo.junit-report="$ARTIFACTS/junit-instorage.xml" -ginkgo.label-filter="$LABEL_FILTER" \

@@ -116,12 +116,24 @@ cat >"$R/etc/cni/net.d/10-bridge.conflist" <<'EOT'
  {"type":"portmap","capabilities":{"portMappings":true}}]}
 EOT
 ctr oci spec | jq 'del(.process.rlimits)' >"$R/etc/containerd/cri-base.json"
+# The unit set of kind's own base image (images/base/Dockerfile): nothing but containerd, kubelet
+# and kind's mount fix starts; no getty, whose start on the console stops systemd from logging
+# "Reached target Multi-User System", the line kind waits for. The node's own iscsid and
+# multipathd stay masked: they live in the host's (or VM's) initial namespaces, and the node plugin
+# reaches them through nsenter (a second multipathd in the node would race for the same maps).
 cat >"$W/Dockerfile" <<EOT
 FROM $BASE
 COPY root/ /
 RUN mkdir -p /opt/cni && ln -sfn /usr/lib/cni /opt/cni/bin \
  && ln -sf /usr/bin/containerd /usr/local/bin/containerd \
- && systemctl enable containerd \
+ && find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete \
+ && rm -f /lib/systemd/system/multi-user.target.wants/* /etc/systemd/system/*.wants/* \
+   /lib/systemd/system/local-fs.target.wants/* /lib/systemd/system/sockets.target.wants/*udev* \
+   /lib/systemd/system/sockets.target.wants/*initctl* /lib/systemd/system/basic.target.wants/* \
+ && echo ReadKMsg=no >>/etc/systemd/journald.conf \
+ && systemctl enable kubelet.service containerd.service undo-mount-hacks.service \
+ && systemctl mask systemd-binfmt.service iscsid.socket iscsid.service open-iscsi.service \
+   multipathd.socket multipathd.service \
  && mkdir -p /var/lib/kubelet /etc/kubernetes/manifests
 ENV container=docker
 STOPSIGNAL SIGRTMIN+3
