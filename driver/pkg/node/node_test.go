@@ -519,3 +519,36 @@ func TestPublish_SingleNodeSingleWriter_SecondTargetRefused(t *testing.T) {
 		t.Fatalf("after the first target is gone: %v", err)
 	}
 }
+
+// The array gave A's LUN to B while A was staged (force-detach): NodeUnstage(A)
+// must cut A's paths (now B's LU) off before the unmount writes A's
+// superblock and journal; measured on a real kernel, B was corrupted.
+func TestUnstage_LUNRemappedWhileStaged_PathsCutBeforeUnmount(t *testing.T) {
+	e := newEnv(t, iscsiHost())
+	e.h.K.AutoMultipath = true
+	pc := e.publishContext("4")
+	staging, err := e.stage(mountCap("ext4", csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.Present(hosttest.P1, hosttest.IQN1, 4, hosttest.UIDB)
+	e.h.Present(hosttest.P2, hosttest.IQN2, 4, hosttest.UIDB)
+	var disksAtUnmount []string
+	unmounted := false
+	e.mounter.UnmountFunc = func(string) error {
+		disksAtUnmount, unmounted = e.h.K.Disks(), true
+		return nil
+	}
+	if _, err := e.srv.NodeUnstageVolume(context.Background(), &csi.NodeUnstageVolumeRequest{VolumeId: volA, StagingTargetPath: staging}); err != nil {
+		t.Fatal(err)
+	}
+	if !unmounted || len(disksAtUnmount) != 0 {
+		t.Fatalf("unmounted=%v; paths to B's LU present at the unmount: %v", unmounted, disksAtUnmount)
+	}
+	if len(e.h.X.CallsOf("multipathd disablequeueing")) == 0 {
+		t.Errorf("queueing left on a map without paths: %v", e.h.X.Calls())
+	}
+	if len(e.h.K.Maps()) != 0 || len(e.h.K.Sessions()) != 0 {
+		t.Fatalf("left behind maps=%v sessions=%v", e.h.K.Maps(), e.h.K.Sessions())
+	}
+}
