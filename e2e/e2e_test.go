@@ -1,7 +1,8 @@
 // Package e2e is the project's end-to-end suite. It runs against any cluster
 // reachable through KUBECONFIG that has the driver deployed (make e2e deploys
-// deploy/kubernetes/overlays/demo on kind) and checks, after every spec, that
-// the arrays hold no leaked vdisk, host mapping or LocalCopy map.
+// deploy/kubernetes/overlays/kind-vm on kind in a VM, or the in-cluster demo)
+// and checks, after every spec, that the arrays hold no leaked vdisk, host
+// mapping or LocalCopy map. See README.md for labels and flags.
 //
 //	go test ./e2e -args -kubeconfig=$HOME/.kube/config
 //	go test ./e2e -args -ginkgo.dry-run -ginkgo.v      # list the specs, no cluster
