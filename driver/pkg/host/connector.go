@@ -196,12 +196,17 @@ func (c *Connector) assemble(ctx context.Context, v Volume, paths []string) (Att
 	return a, nil
 }
 
-// findMap returns the map holding any path, or the map by WWID.
+// findMap returns the volume's map: the one holding any path, or the one
+// by WWID. A map built for another WWID is never the volume's, even when
+// one of the volume's paths sits under it.
 func (c *Connector) findMap(uid string, paths []string) (string, error) {
 	for _, p := range paths {
 		dm, err := c.Multipath.MapHolding(p)
-		if err != nil || dm != "" {
-			return dm, err
+		if err != nil {
+			return "", err
+		}
+		if dm != "" && c.Multipath.WWIDOf(dm) == scsi.NormalizeWWID(uid) {
+			return dm, nil
 		}
 	}
 	return c.Multipath.MapByWWID(uid)
@@ -209,9 +214,21 @@ func (c *Connector) findMap(uid string, paths []string) (string, error) {
 
 // Find returns the volume's current devices by WWID, without scanning.
 func (c *Connector) Find(v Volume) (Attachment, error) {
-	paths, err := c.Sys.DisksByWWID(v.UID)
+	all, err := c.Sys.DisksByWWID(v.UID)
 	if err != nil {
 		return Attachment{}, err
+	}
+	// A path under another volume's map belongs to that volume's teardown
+	// (its LU was remapped under it): never flushed or deleted from here.
+	var paths []string
+	for _, p := range all {
+		if dm, err := c.Multipath.MapHolding(p); err != nil {
+			return Attachment{}, err
+		} else if dm != "" && c.Multipath.WWIDOf(dm) != scsi.NormalizeWWID(v.UID) {
+			klog.InfoS("Path with the volume's WWID is under another volume's map; leaving it", "device", p, "map", dm, "uid", v.UID)
+			continue
+		}
+		paths = append(paths, p)
 	}
 	a := Attachment{Paths: paths}
 	dm, err := c.findMap(v.UID, paths)

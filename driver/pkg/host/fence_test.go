@@ -9,6 +9,7 @@ import (
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host/hosttest"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/host/scsi"
 )
 
 // The array unmapped A and mapped B at A's LUN while A was staged: the
@@ -80,3 +81,27 @@ func TestResize_LUNRemapped_RefusedNoGrowOntoAnotherVdisk(t *testing.T) {
 		t.Fatalf("map resized over another vdisk's LU")
 	}
 }
+
+// B's teardown must never touch a path that reads B but sits under A's map
+// (A's LU was remapped under it and A is still mounted): that is A's.
+func TestDetach_PathUnderAnotherVolumesMap_Untouched(t *testing.T) {
+	f := hosttest.New(t, hosttest.FastSettings())
+	v := f.ISCSIVolume(hosttest.UIDB, 2, hosttest.P1)
+	if err := f.C.ISCSI.Login(context.Background(), hosttest.P1, hosttest.IQN1); err != nil {
+		t.Fatal(err)
+	}
+	d := f.K.AddDisk(scsiHCTL(2, 2), hosttest.UIDB) // reads B after a rescan
+	f.K.AddMultipath(0, "3"+hosttest.UIDA, hosttest.UIDA, d)
+	a, err := f.C.Find(v)
+	if err != nil || a.Multipath != "" || len(a.Paths) != 0 {
+		t.Fatalf("Find(B) = %+v, %v; want nothing of A's map", a, err)
+	}
+	if err := f.C.Detach(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	if !f.K.Sys.Exists(d) || len(f.K.Maps()) != 1 || indexOf(f.X.Calls(), "multipath -f") >= 0 {
+		t.Fatalf("B's detach touched A's map or path: disks %v maps %v calls %v", f.K.Disks(), f.K.Maps(), f.X.Calls())
+	}
+}
+
+func scsiHCTL(h, l int) scsi.HCTL { return scsi.HCTL{Host: h, LUN: l} }
