@@ -727,3 +727,76 @@ func sameContent(t *testing.T, kust, helm []object, what string) {
 		}
 	}
 }
+
+// TestInstorageYAML_LoadsAsTheDriverDoes loads every shipped instorage.yaml with
+// the driver's own loader: the node plugin's LoadHostOnly as is (it has no
+// Secrets), and the controller's Load with the Secrets the manifests mount
+// (secretDir files username/password, knownHostsFile) placed in a temp dir.
+func TestInstorageYAML_LoadsAsTheDriverDoes(t *testing.T) {
+	for _, overlay := range []string{"production", "demo", "kind-vm"} {
+		t.Run(overlay, func(t *testing.T) {
+			src := filepath.Join("kubernetes", "overlays", overlay, "instorage.yaml")
+			data, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.LoadHostOnly(src); err != nil {
+				t.Errorf("node plugin cannot load %s: %v", src, err)
+			}
+			c, err := config.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Mount points as in the pod, re-rooted under a temp dir.
+			root := t.TempDir()
+			var paths []string
+			for _, s := range c.Storage {
+				for _, p := range []string{s.SecretDir, s.KnownHostsFile} {
+					if p != "" && !slices.Contains(paths, p) {
+						paths = append(paths, p)
+					}
+				}
+			}
+			// Longest first, one pass: a path inside another is not re-rooted twice.
+			sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+			var pairs []string
+			for _, p := range paths {
+				pairs = append(pairs, p, filepath.Join(root, p))
+			}
+			text := strings.NewReplacer(pairs...).Replace(string(data))
+			for _, s := range c.Storage {
+				dir := filepath.Join(root, s.SecretDir)
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for name, v := range map[string]string{"username": "csiuser\n", "password": "not-a-real-passw0rd\n"} {
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if s.KnownHostsFile != "" {
+					kh := filepath.Join(root, s.KnownHostsFile)
+					if err := os.MkdirAll(filepath.Dir(kh), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(kh, nil, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			cfg := filepath.Join(root, "instorage.yaml")
+			if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := config.Load(cfg)
+			if err != nil {
+				t.Fatalf("controller cannot load %s with its Secrets mounted: %v", src, err)
+			}
+			for _, s := range loaded.Storage {
+				if s.Username != "csiuser" || s.Password != "not-a-real-passw0rd" {
+					t.Errorf("%s: credentials not read from secretDir %s", s.Name, s.SecretDir)
+				}
+			}
+		})
+	}
+}
