@@ -101,9 +101,14 @@ func (c *Connector) checkDisk(d scsi.Disk, uid string, preexisting bool) (ok, de
 	if err != nil {
 		return false, false, nil // not ready yet (VPD not read); poll again
 	}
-	holder, err := c.Sys.InUse(d.Name)
-	if err != nil {
-		return false, false, err
+	// Only a disk we may rescan or delete is asked whether it is in use: the
+	// O_EXCL probe briefly claims the disk, and multipathd taking a fresh
+	// disk into its map at that instant would get EBUSY.
+	var holder string
+	if preexisting || cached != uid {
+		if holder, err = c.Sys.InUse(d.Name); err != nil {
+			return false, false, err
+		}
 	}
 	fresh := cached
 	if preexisting && holder == "" {
