@@ -44,13 +44,13 @@ die() {
 	echo "demo-kind: $*" >&2
 	exit 1
 }
-# quiet LOG CMD...: run CMD with its output in LOG, shown only on failure.
+# quiet LOG SECONDS CMD...: run CMD with a deadline, its output in LOG (shown only on failure).
 quiet() {
-	local log=$1
-	shift
-	if ! "$@" >"$log" 2>&1; then
+	local log=$1 limit=$2
+	shift 2
+	if ! timeout --kill-after=30 "$limit" "$@" >"$log" 2>&1; then
 		tail -n 30 "$log" >&2
-		die "failed: $* (full log: $log)"
+		die "failed or timed out (${limit}s): $* (full log: $log)"
 	fi
 }
 
@@ -69,7 +69,7 @@ use_docker() {
 		eval "$("$ROOT/scripts/k8s/dockerd.sh" env)"
 		;;
 	system)
-		docker version >/dev/null 2>&1 ||
+		timeout 30 docker version >/dev/null 2>&1 ||
 			die "Docker is installed but not reachable (docker version fails): start it, or run as root to use the project's private dockerd."
 		export DOCKER_BUILDKIT=0
 		;;
@@ -77,7 +77,7 @@ use_docker() {
 	esac
 }
 
-cluster_exists() { kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; }
+cluster_exists() { timeout 60 kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; }
 
 stop_console() {
 	if [[ -f $DIR/console.pid ]]; then
@@ -92,7 +92,7 @@ stop)
 	command -v kind >/dev/null || { echo "demo-kind: kind not built, so no cluster to delete"; exit 0; }
 	use_docker
 	if cluster_exists; then
-		kind delete cluster --name "$CLUSTER"
+		timeout 300 kind delete cluster --name "$CLUSTER"
 	else
 		echo "demo-kind: no cluster $CLUSTER"
 	fi
@@ -103,7 +103,7 @@ status)
 	if ! command -v kind >/dev/null; then echo "demo-kind: kind not built, so no cluster"; exit 1; fi
 	use_docker
 	cluster_exists || { echo "demo-kind: no cluster $CLUSTER"; exit 1; }
-	kubectl get nodes,pods -A -o wide
+	kubectl get nodes,pods -A -o wide --request-timeout=30s
 	exit 0
 	;;
 start) ;;
@@ -117,28 +117,28 @@ command -v go >/dev/null || die "Go is needed (it builds Kubernetes, kind and th
 use_docker
 
 say "Kubernetes $KV, kind, sidecars (built from the Go module proxy once, then cached)"
-quiet "$DIR/build-k8s.log" nice -n 10 "$ROOT/scripts/k8s/build-k8s.sh" "$KV" k8s cp-tools sidecars tools
+quiet "$DIR/build-k8s.log" 14400 nice -n 10 "$ROOT/scripts/k8s/build-k8s.sh" "$KV" k8s cp-tools sidecars tools
 command -v kind >/dev/null || die "kind is missing after build-k8s.sh tools (see $DIR/build-k8s.log)"
 
 say "images: base, kind node, driver/emulator/helpers, sidecars"
-quiet "$DIR/base-slim.log" "$ROOT/scripts/images/base-image.sh" slim
-quiet "$DIR/base-kindnode.log" "$ROOT/scripts/images/base-image.sh" kindnode
-quiet "$DIR/node-image.log" "$ROOT/scripts/k8s/node-image.sh" "$KV"
-quiet "$DIR/images.log" env BASE=debian:bookworm-slim "$ROOT/scripts/images/build.sh" driver emulator helper
-quiet "$DIR/sidecars.log" "$ROOT/scripts/images/build-sidecars.sh"
+quiet "$DIR/base-slim.log" 3600 "$ROOT/scripts/images/base-image.sh" slim
+quiet "$DIR/base-kindnode.log" 3600 "$ROOT/scripts/images/base-image.sh" kindnode
+quiet "$DIR/node-image.log" 3600 "$ROOT/scripts/k8s/node-image.sh" "$KV"
+quiet "$DIR/images.log" 3600 env BASE=debian:bookworm-slim "$ROOT/scripts/images/build.sh" driver emulator helper
+quiet "$DIR/sidecars.log" 1800 "$ROOT/scripts/images/build-sidecars.sh"
 
 if [[ -n ${DEMO_KIND_FRESH:-} ]] && cluster_exists; then
 	say "DEMO_KIND_FRESH: deleting cluster $CLUSTER"
-	kind delete cluster --name "$CLUSTER" >/dev/null 2>&1
+	timeout 300 kind delete cluster --name "$CLUSTER" >/dev/null 2>&1
 fi
 fresh=
-if cluster_exists && kind export kubeconfig --name "$CLUSTER" --kubeconfig "$KUBECONFIG" >/dev/null 2>&1 &&
+if cluster_exists && timeout 60 kind export kubeconfig --name "$CLUSTER" --kubeconfig "$KUBECONFIG" >/dev/null 2>&1 &&
 	kubectl get --raw /readyz --request-timeout=10s >/dev/null 2>&1; then
 	say "kind cluster $CLUSTER: reusing it (DEMO_KIND_FRESH=1 recreates it)"
 else
 	say "kind cluster $CLUSTER (node image localhost/kindnode:$KV)"
-	kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
-	quiet "$DIR/kind-create.log" kind create cluster --name "$CLUSTER" --image "localhost/kindnode:$KV" \
+	timeout 300 kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
+	quiet "$DIR/kind-create.log" 600 kind create cluster --name "$CLUSTER" --image "localhost/kindnode:$KV" \
 		--config "$ROOT/scripts/k8s/kind-config.yaml" --kubeconfig "$KUBECONFIG" --wait 5m
 	fresh=1
 fi
@@ -146,36 +146,36 @@ fi
 say "loading images into the node"
 changed=
 for i in instorage-csi mcs-emulator csi-node-driver-registrar-lite livenessprobe-lite; do
-	out=$(kind load docker-image --name "$CLUSTER" "ghcr.io/instorage-csi/$i:dev" 2>&1) || { echo "$out" >&2; die "kind load $i failed"; }
+	out=$(timeout 600 kind load docker-image --name "$CLUSTER" "ghcr.io/instorage-csi/$i:dev" 2>&1) || { echo "$out" >&2; die "kind load $i failed"; }
 	# kind skips an image whose ID the node already has; anything else is new code.
 	grep -q "found to be already present on all nodes" <<<"$out" || changed+=" $i"
 done
 while read -r img; do
 	timeout 60 docker exec "$CLUSTER-control-plane" crictl inspecti "$img" >/dev/null 2>&1 ||
-		quiet "$DIR/load-sidecars.log" kind load docker-image --name "$CLUSTER" "$img"
-done < <("$ROOT/scripts/images/build-sidecars.sh" 2>>"$DIR/sidecars.log")
+		quiet "$DIR/load-sidecars.log" 600 kind load docker-image --name "$CLUSTER" "$img"
+done < <(timeout 1800 "$ROOT/scripts/images/build-sidecars.sh" 2>>"$DIR/sidecars.log")
 
 say "snapshot CRDs and snapshot-controller $SNAPSHOTTER_VERSION"
-CLIENT_DIR=$(go mod download -json "$SNAPSHOTTER_CLIENT_MOD@$SNAPSHOTTER_VERSION" | jq -r .Dir)
-SNAP_DIR=$(go mod download -json "$SNAPSHOTTER_MOD@$SNAPSHOTTER_VERSION" | jq -r .Dir)
-quiet "$DIR/snapshot.log" kubectl apply --request-timeout=60s -k "$CLIENT_DIR/config/crd"
-quiet "$DIR/snapshot.log" kubectl wait --for=condition=Established --timeout=60s crd/volumesnapshots.snapshot.storage.k8s.io \
+CLIENT_DIR=$(timeout 600 go mod download -json "$SNAPSHOTTER_CLIENT_MOD@$SNAPSHOTTER_VERSION" | jq -r .Dir)
+SNAP_DIR=$(timeout 600 go mod download -json "$SNAPSHOTTER_MOD@$SNAPSHOTTER_VERSION" | jq -r .Dir)
+quiet "$DIR/snapshot.log" 120 kubectl apply --request-timeout=60s -k "$CLIENT_DIR/config/crd"
+quiet "$DIR/snapshot.log" 120 kubectl wait --for=condition=Established --timeout=60s crd/volumesnapshots.snapshot.storage.k8s.io \
 	crd/volumesnapshotcontents.snapshot.storage.k8s.io crd/volumesnapshotclasses.snapshot.storage.k8s.io
-quiet "$DIR/snapshot.log" kubectl apply --request-timeout=60s -k "$SNAP_DIR/deploy/kubernetes/snapshot-controller"
-quiet "$DIR/snapshot.log" kubectl -n kube-system set image deployment/snapshot-controller \
+quiet "$DIR/snapshot.log" 120 kubectl apply --request-timeout=60s -k "$SNAP_DIR/deploy/kubernetes/snapshot-controller"
+quiet "$DIR/snapshot.log" 120 kubectl -n kube-system set image deployment/snapshot-controller \
 	"snapshot-controller=registry.k8s.io/sig-storage/snapshot-controller:$SNAPSHOTTER_VERSION"
 
 say "driver and emulator: kubectl apply -k deploy/kubernetes/overlays/offline"
-quiet "$DIR/deploy.log" kubectl apply --request-timeout=60s -k deploy/kubernetes/overlays/offline
+quiet "$DIR/deploy.log" 120 kubectl apply --request-timeout=60s -k deploy/kubernetes/overlays/offline
 if [[ -z $fresh && -n $changed ]]; then
 	say "new image(s)$changed: restarting the driver and the emulator (the arrays start empty)"
-	quiet "$DIR/deploy.log" kubectl -n "$NS" rollout restart statefulset/mcs-emulator deployment/csi-instorage-controller daemonset/csi-instorage-node
+	quiet "$DIR/deploy.log" 120 kubectl -n "$NS" rollout restart statefulset/mcs-emulator deployment/csi-instorage-controller daemonset/csi-instorage-node
 fi
 for r in statefulset/mcs-emulator deployment/csi-instorage-controller daemonset/csi-instorage-node; do
-	quiet "$DIR/rollout.log" kubectl -n "$NS" rollout status "$r" --timeout=5m
+	quiet "$DIR/rollout.log" 330 kubectl -n "$NS" rollout status "$r" --timeout=5m
 done
-quiet "$DIR/rollout.log" kubectl -n kube-system rollout status deployment/snapshot-controller --timeout=5m
-kubectl -n "$NS" get pods -o wide
+quiet "$DIR/rollout.log" 330 kubectl -n kube-system rollout status deployment/snapshot-controller --timeout=5m
+kubectl -n "$NS" get pods -o wide --request-timeout=30s
 
 say "web console of storage-01 on http://127.0.0.1:$CONSOLE_PORT/ (kubectl port-forward)"
 stop_console
@@ -190,7 +190,7 @@ done
 curl -fsS --max-time 5 "http://127.0.0.1:$CONSOLE_PORT/healthz" >/dev/null ||
 	{ cat "$DIR/console.log" >&2; die "the console port-forward on 127.0.0.1:$CONSOLE_PORT does not answer (port taken? set DEMO_KIND_CONSOLE_PORT)"; }
 
-quiet "$DIR/build-walkthrough.log" go build -o "$ROOT/bin/demo-kind-walkthrough" ./scripts/demo/kind/walkthrough
+quiet "$DIR/build-walkthrough.log" 1800 go build -o "$ROOT/bin/demo-kind-walkthrough" ./scripts/demo/kind/walkthrough
 checkpoint=()
 if [[ "${DEMO_BROWSER_TEST:-auto}" != off ]] && { [[ "${DEMO_BROWSER_TEST:-auto}" == on ]] || command -v chromium >/dev/null; }; then
 	# While the demo's objects exist, load the console in headless Chromium; the PV names are appended.
