@@ -120,12 +120,11 @@ say "Kubernetes $KV, kind, sidecars (built from the Go module proxy once, then c
 quiet "$DIR/build-k8s.log" 14400 nice -n 10 "$ROOT/scripts/k8s/build-k8s.sh" "$KV" k8s cp-tools sidecars tools
 command -v kind >/dev/null || die "kind is missing after build-k8s.sh tools (see $DIR/build-k8s.log)"
 
-say "images: base, kind node, driver/emulator/helpers, sidecars"
+say "images: base, kind node, driver/emulator/helpers"
 quiet "$DIR/base-slim.log" 3600 "$ROOT/scripts/images/base-image.sh" slim
 quiet "$DIR/base-kindnode.log" 3600 "$ROOT/scripts/images/base-image.sh" kindnode
 quiet "$DIR/node-image.log" 3600 "$ROOT/scripts/k8s/node-image.sh" "$KV"
 quiet "$DIR/images.log" 3600 env BASE=debian:bookworm-slim "$ROOT/scripts/images/build.sh" driver emulator helper
-quiet "$DIR/sidecars.log" 1800 "$ROOT/scripts/images/build-sidecars.sh"
 
 if [[ -n ${DEMO_KIND_FRESH:-} ]] && cluster_exists; then
 	say "DEMO_KIND_FRESH: deleting cluster $CLUSTER"
@@ -150,10 +149,18 @@ for i in instorage-csi mcs-emulator csi-node-driver-registrar-lite livenessprobe
 	# kind skips an image whose ID the node already has; anything else is new code.
 	grep -q "found to be already present on all nodes" <<<"$out" || changed+=" $i"
 done
-while read -r img; do
-	timeout 60 docker exec "$CLUSTER-control-plane" crictl inspecti "$img" >/dev/null 2>&1 ||
-		quiet "$DIR/load-sidecars.log" 600 kind load docker-image --name "$CLUSTER" "$img"
-done < <(timeout 1800 "$ROOT/scripts/images/build-sidecars.sh" 2>>"$DIR/sidecars.log")
+# The node image normally carries the sidecars; one look at the node saves rebuilding them.
+SIDECARS=("registry.k8s.io/sig-storage/csi-provisioner:$PROVISIONER_VERSION" "registry.k8s.io/sig-storage/csi-attacher:$ATTACHER_VERSION"
+	"registry.k8s.io/sig-storage/csi-snapshotter:$SNAPSHOTTER_VERSION" "registry.k8s.io/sig-storage/csi-resizer:$RESIZER_VERSION"
+	"registry.k8s.io/sig-storage/snapshot-controller:$SNAPSHOTTER_VERSION")
+if ! timeout 60 docker exec "$CLUSTER-control-plane" crictl inspecti "${SIDECARS[@]}" >/dev/null 2>&1; then
+	say "sidecar images missing on the node: building and loading them"
+	quiet "$DIR/sidecars.log" 1800 "$ROOT/scripts/images/build-sidecars.sh"
+	for img in "${SIDECARS[@]}"; do
+		timeout 60 docker exec "$CLUSTER-control-plane" crictl inspecti "$img" >/dev/null 2>&1 ||
+			quiet "$DIR/load-sidecars.log" 600 kind load docker-image --name "$CLUSTER" "$img"
+	done
+fi
 
 say "snapshot CRDs and snapshot-controller $SNAPSHOTTER_VERSION"
 CLIENT_DIR=$(timeout 600 go mod download -json "$SNAPSHOTTER_CLIENT_MOD@$SNAPSHOTTER_VERSION" | jq -r .Dir)
