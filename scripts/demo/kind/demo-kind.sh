@@ -168,9 +168,17 @@ SNAP_DIR=$(timeout 600 go mod download -json "$SNAPSHOTTER_MOD@$SNAPSHOTTER_VERS
 quiet "$DIR/snapshot.log" 120 kubectl apply --request-timeout=60s -k "$CLIENT_DIR/config/crd"
 quiet "$DIR/snapshot.log" 120 kubectl wait --for=condition=Established --timeout=60s crd/volumesnapshots.snapshot.storage.k8s.io \
 	crd/volumesnapshotcontents.snapshot.storage.k8s.io crd/volumesnapshotclasses.snapshot.storage.k8s.io
-quiet "$DIR/snapshot.log" 120 kubectl apply --request-timeout=60s -k "$SNAP_DIR/deploy/kubernetes/snapshot-controller"
-quiet "$DIR/snapshot.log" 120 kubectl -n kube-system set image deployment/snapshot-controller \
-	"snapshot-controller=registry.k8s.io/sig-storage/snapshot-controller:$SNAPSHOTTER_VERSION"
+# Upstream's manifest names an older tag; setting ours in a kustomization (not with
+# `kubectl set image` after the apply) keeps re-runs from rolling the controller twice.
+mkdir -p "$DIR/snapshot-controller"
+cat >"$DIR/snapshot-controller/kustomization.yaml" <<EOT
+resources:
+  - $(realpath --relative-to="$DIR/snapshot-controller" "$SNAP_DIR/deploy/kubernetes/snapshot-controller")
+images:
+  - name: registry.k8s.io/sig-storage/snapshot-controller
+    newTag: $SNAPSHOTTER_VERSION
+EOT
+quiet "$DIR/snapshot.log" 120 kubectl apply --request-timeout=60s -k "$DIR/snapshot-controller"
 
 say "driver and emulator: kubectl apply -k deploy/kubernetes/overlays/offline"
 quiet "$DIR/deploy.log" 120 kubectl apply --request-timeout=60s -k deploy/kubernetes/overlays/offline
