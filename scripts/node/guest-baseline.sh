@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Guest job (prepend scripts/vm/jobs/lib.sh): the bare-script baseline for the
 # node benchmark — node records, login on both portals, wait for the multipath
 # map, mkfs.ext4, mount — timed like NodeStage+NodePublish, then torn down (filesystem

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Guest job (prepend scripts/vm/jobs/lib.sh): one phase of the Node service's
 # real-kernel test (driver/pkg/node TestRealKernel) from the shared dir.
 # Args: PHASE. Env: NODE_VOLUME_ID, NODE_PUBLISH_CONTEXT, NODE_EXPECT_BYTES.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Guest job (prepend scripts/vm/jobs/lib.sh): csi-sanity's Node Service suite against the
 # all-in-one instorage-csi binary in the VM, which drives mcs-emulator on the host over SSH
 # (10.0.2.100:2222) and stages through the real initiator. Files in the share: instorage-csi,

@@ -29,7 +29,7 @@ ISCSI_PORT=${EMU_ISCSI_PORT:-13280} SSH_PORT=${EMU_SSH_PORT:-12232}
 TARGET=${NODE_TARGET:-auto}
 [ "$TARGET" = tgt ] && ISCSI_PORT=${TGT_PORT:-13290}
 GUEST_IQN=iqn.1993-08.org.debian:01:instorage-node-vm
-HOST=vmnode USER_NAME=superuser STORAGE=storage-01
+HOST=vmnode STORAGE=storage-01
 P1=10.0.2.100:3260 P2=10.0.2.101:3260
 
 IMAGE=$("$VM_DIR/build.sh" | tail -1)
