@@ -192,3 +192,22 @@ func (l leaks) sub(base leaks) string {
 	sort.Strings(extra)
 	return strings.Join(extra, ", ")
 }
+
+// summary counts the entries per array and kind: "storage-01: 0 vdisk, …".
+func (l leaks) summary(arrays []arrayview.Array) string {
+	var parts []string
+	for _, a := range arrays {
+		n := map[string]int{}
+		for k := range l {
+			if rest, ok := strings.CutPrefix(k, a.Name+" "); ok {
+				kind, _, _ := strings.Cut(rest, " ")
+				n[kind]++
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d vdisks, %d host mappings, %d LocalCopy maps", a.Name, n["vdisk"], n["hostmap"], n["lcmap"]))
+		if n["unreadable:"] > 0 {
+			parts[len(parts)-1] += " (unreadable)"
+		}
+	}
+	return strings.Join(parts, "; ")
+}

@@ -72,7 +72,7 @@ func main() {
 	}
 	defer d.closeArrays()
 	if err := d.run(); err != nil {
-		fmt.Printf("   ERROR: %v\n\nwalkthrough FAILED\n", err)
+		fmt.Printf("   ERROR: %v\n\nwalkthrough FAILED (its objects stay in namespace %s for a look; the next run removes them)\n", err, o.namespace)
 		d.closeArrays()
 		os.Exit(1)
 	}
@@ -247,6 +247,7 @@ func (d *demo) run() error {
 		return fmt.Errorf("cannot read the arrays")
 	}
 	base := d.leakState()
+	fmt.Printf("== arrays before the demo: %s\n", base.summary(d.arrays))
 
 	d.narrate("PersistentVolumeClaim demo-data: 1 GiB from StorageClass %s (thin: volThin=true)", d.o.class)
 	if err := d.claim("demo-data", "1Gi", ""); err != nil {

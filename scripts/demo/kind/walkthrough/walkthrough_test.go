@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/instorage-csi/instorage-csi/scripts/demo/internal/arrayview"
+)
 
 func TestLeaksSubListsOnlyNewEntriesSorted(t *testing.T) {
 	base := leaks{"storage-01 vdisk old": true}
@@ -28,5 +32,14 @@ func TestForwardingLineGivesTheLocalPort(t *testing.T) {
 		if got != want {
 			t.Errorf("%q: port %q, want %q", line, got, want)
 		}
+	}
+}
+
+func TestLeaksSummaryCountsPerArray(t *testing.T) {
+	l := leaks{"storage-01 vdisk a": true, "storage-01 vdisk b": true, "storage-01 lcmap a->b": true, "storage-02 hostmap h/x": true}
+	got := l.summary([]arrayview.Array{{Name: "storage-01"}, {Name: "storage-02"}})
+	want := "storage-01: 2 vdisks, 0 host mappings, 1 LocalCopy maps; storage-02: 0 vdisks, 1 host mappings, 0 LocalCopy maps"
+	if got != want {
+		t.Fatalf("summary = %q, want %q", got, want)
 	}
 }
