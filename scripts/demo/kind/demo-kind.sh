@@ -211,10 +211,27 @@ if [[ "${DEMO_BROWSER_TEST:-auto}" != off ]] && { [[ "${DEMO_BROWSER_TEST:-auto}
 	# While the demo's objects exist, load the console in headless Chromium; the PV names are appended.
 	checkpoint=(-- "$ROOT/scripts/demo/browser-test.sh" "http://127.0.0.1:$CONSOLE_PORT/" "$DIR/console.png" Pool0 Pool1 io_grp1 mkvdiskhostmap)
 fi
+curl -fsS --max-time 10 "http://127.0.0.1:$CONSOLE_PORT/metrics" >"$DIR/emulator-metrics-before.txt"
 setup=$((SECONDS - T0))
 say "walkthrough"
 "$ROOT/bin/demo-kind-walkthrough" --kubectl "$KB/kubectl" --kubeconfig "$KUBECONFIG" \
 	--datapath "${DEMO_KIND_DATAPATH:-auto}" "${checkpoint[@]}"
+
+echo
+echo "== storage-01's emulator counted these changing commands during the walkthrough (http://127.0.0.1:$CONSOLE_PORT/metrics)"
+curl -fsS --max-time 10 "http://127.0.0.1:$CONSOLE_PORT/metrics" >"$DIR/emulator-metrics-after.txt"
+# Counter deltas per command (exit 0 only): the emulator may have served earlier runs.
+awk '/^mcs_emulator_commands_total\{/ && /exit_status="0"/ {
+		match($0, /command="[^"]*"/); c = substr($0, RSTART + 9, RLENGTH - 10)
+		if (FILENAME == ARGV[1]) before[c] = $NF; else after[c] = $NF
+	}
+	END { for (c in after) if (c !~ /^ls/ && after[c] - before[c] > 0) printf "   %-16s %d\n", c, after[c] - before[c] }' \
+	"$DIR/emulator-metrics-before.txt" "$DIR/emulator-metrics-after.txt" | sort >"$DIR/emulator-commands.txt"
+cat "$DIR/emulator-commands.txt"
+# The story's promise: the array saw the volumes made, copied, grown, mapped and removed.
+for c in mkvdisk mklcmap expandvdisksize mkvdiskhostmap rmvdiskhostmap rmvdisk; do
+	grep -q "^   $c " "$DIR/emulator-commands.txt" || die "the emulator counted no $c during the walkthrough"
+done
 
 echo
 echo "demo-kind finished in $((SECONDS - T0)) s (set-up $setup s, walkthrough $((SECONDS - T0 - setup)) s)"
