@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
 	"github.com/instorage-csi/instorage-csi/scripts/demo/internal/arrayview"
 )
@@ -22,9 +24,12 @@ const credentialsPrefix = "mcs-emulator-credentials"
 
 var forwarding = regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> 2222`)
 
-// connectArrays reaches each emulator pod's SSH port through `kubectl
-// port-forward` and pins its host key to the fingerprint the emulator itself
-// prints for its state directory (read with kubectl exec).
+// connectArrays reaches each array. An entry name=pod is an emulator pod in
+// the cluster: its SSH port is reached through `kubectl port-forward` and its
+// host key pinned to the fingerprint the emulator itself prints for its state
+// directory (read with kubectl exec). An entry name=host:port is an array
+// reached directly (make e2e's kind-in-VM layout), its host key checked
+// against -array-known-hosts.
 func (d *demo) connectArrays() error {
 	user, password, err := d.credentials()
 	if err != nil {
@@ -32,31 +37,50 @@ func (d *demo) connectArrays() error {
 	}
 	var cli []string
 	for _, pair := range strings.Split(d.o.arrays, ",") {
-		name, pod, ok := strings.Cut(strings.TrimSpace(pair), "=")
-		if !ok || name == "" || pod == "" {
-			return fmt.Errorf("-arrays entry %q: want name=pod", pair)
+		name, target, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || name == "" || target == "" {
+			return fmt.Errorf("-arrays entry %q: want name=pod or name=host:port", pair)
 		}
-		fp, err := d.kubectl(time.Minute, "", "-n", d.o.driverNS, "exec", pod, "-c", "mcs-emulator", "--",
-			d.o.emulatorBinary, "fingerprint", "--state-dir="+d.o.emuState)
-		if err != nil {
-			return fmt.Errorf("host key fingerprint of %s: %w", pod, err)
-		}
-		cb, err := array.FingerprintHostKeyCallback(strings.TrimSpace(fp))
-		if err != nil {
-			return err
-		}
-		addr, err := d.portForward(pod)
-		if err != nil {
-			return err
+		var cb ssh.HostKeyCallback
+		var algs []string
+		addr, how := target, "known_hosts "+d.o.knownHosts
+		if strings.Contains(target, ":") {
+			if d.o.knownHosts == "" {
+				return fmt.Errorf("-arrays %s=%s: an array given as host:port needs -array-known-hosts (host keys are always verified)", name, target)
+			}
+			if cb, err = array.KnownHostsHostKeyCallback(d.o.knownHosts); err != nil {
+				return err
+			}
+			algs = array.KnownHostsAlgorithms(d.o.knownHosts, target)
+		} else {
+			fp, err := d.kubectl(time.Minute, "", "-n", d.o.driverNS, "exec", target, "-c", "mcs-emulator", "--",
+				d.o.emulatorBinary, "fingerprint", "--state-dir="+d.o.emuState)
+			if err != nil {
+				return fmt.Errorf("host key fingerprint of %s: %w", target, err)
+			}
+			if cb, err = array.FingerprintHostKeyCallback(strings.TrimSpace(fp)); err != nil {
+				return err
+			}
+			if addr, err = d.portForward(target); err != nil {
+				return err
+			}
+			how = fmt.Sprintf("pod %s, host key %s", target, strings.TrimSpace(fp))
 		}
 		t, err := array.NewSSHTransport(array.SSHOptions{Addr: addr, User: user, Password: password,
-			HostKeyCallback: cb, ArrayName: name, MaxConns: 1})
+			HostKeyCallback: cb, HostKeyAlgorithms: algs, ArrayName: name, MaxConns: 1})
 		if err != nil {
 			return err
 		}
 		d.closers = append(d.closers, func() { _ = t.Close() })
+		// Fail before touching the cluster when the array cannot be read (password, key, forward).
+		ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+		_, errOut, err := t.Run(ctx, []string{"mcsinq", "lssystem", "-delim", "!"})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("array %s via %s: lssystem: %v %s", name, addr, err, strings.TrimSpace(string(errOut)))
+		}
 		d.arrays = append(d.arrays, arrayview.Array{Name: name, Transport: t})
-		cli = append(cli, fmt.Sprintf("%s (%s, host key %s, via %s)", name, pod, strings.TrimSpace(fp), addr))
+		cli = append(cli, fmt.Sprintf("%s (%s, via %s)", name, how, addr))
 	}
 	d.view = arrayview.New(os.Stdout, d.arrays...)
 	fmt.Printf("== watching the arrays' CLI as user %s: %s\n", user, strings.Join(cli, "; "))
@@ -70,9 +94,20 @@ func (d *demo) closeArrays() {
 	d.closers = nil
 }
 
-// credentials reads the CLI account from the demo overlay's Secret; the
-// password is never printed.
+// credentials come from -array-user/-array-password-file, else from the demo
+// overlay's Secret; the password is never printed.
 func (d *demo) credentials() (string, string, error) {
+	if d.o.passwordFile != "" {
+		b, err := os.ReadFile(d.o.passwordFile)
+		if err != nil {
+			return "", "", fmt.Errorf("-array-password-file: %w", err)
+		}
+		pw, _, _ := strings.Cut(string(b), "\n")
+		if pw == "" {
+			return "", "", fmt.Errorf("-array-password-file %s: empty first line", d.o.passwordFile)
+		}
+		return d.o.user, pw, nil
+	}
 	out, err := d.kubectl(time.Minute, "", "-n", d.o.driverNS, "get", "secrets", "-o",
 		`jsonpath={range .items[*]}{.metadata.name}{" "}{.data.username}{" "}{.data.password}{"\n"}{end}`)
 	if err != nil {
@@ -90,7 +125,7 @@ func (d *demo) credentials() (string, string, error) {
 		}
 		return string(u), string(p), nil
 	}
-	return "", "", fmt.Errorf("no Secret %s* with username and password in namespace %s", credentialsPrefix, d.o.driverNS)
+	return "", "", fmt.Errorf("no Secret %s* with username and password in namespace %s (or give -array-password-file)", credentialsPrefix, d.o.driverNS)
 }
 
 // portForward starts `kubectl port-forward` to the pod's SSH port on a free
