@@ -2,8 +2,9 @@
 // cluster running the driver and the in-cluster emulator (make demo-kind):
 // PVC → VolumeSnapshot → clone PVC → restore PVC → expand → publish (a pod, so
 // a VolumeAttachment) → list → delete. After each step it prints the kubectl
-// view and the rows that changed on the arrays, read over the emulator's SSH
-// CLI through a kubectl port-forward with the host key pinned.
+// view and the rows that changed on the arrays, read over the arrays' SSH CLI
+// with the host key pinned: emulator pods through kubectl port-forward, or
+// arrays outside the cluster directly (-arrays name=host:port).
 //
 // kubectl is run directly (never through a shell), each call with a timeout.
 package main
@@ -73,6 +74,7 @@ func main() {
 	d := &demo{o: o, ctx: ctx, checkpoint: flag.Args(), start: time.Now()}
 	if err := d.connectArrays(); err != nil {
 		fmt.Fprintln(os.Stderr, "walkthrough:", err)
+		d.closeArrays()
 		os.Exit(1)
 	}
 	defer d.closeArrays()
