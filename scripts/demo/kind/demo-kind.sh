@@ -23,7 +23,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 cd "$ROOT"
-# shellcheck source=../../k8s/versions.sh
+# shellcheck source=scripts/k8s/versions.sh
 source "$ROOT/scripts/k8s/versions.sh"
 export CACHE=${CACHE:-$ROOT/.cache}
 mkdir -p "$CACHE" && CACHE=$(cd "$CACHE" && pwd)
