@@ -51,8 +51,9 @@ type Array struct {
 	st state
 	ix indexes
 
-	nodeOffline map[string]bool // fault: SetNodeStatus
-	poolFree    map[int]int64   // fault: SetPoolFree (free bytes forced)
+	nodeOffline map[string]bool   // fault: SetNodeStatus
+	portIPAlias map[string]string // listened portal IP → IP lsportip reports (SetPortIPAliases)
+	poolFree    map[int]int64     // fault: SetPoolFree (free bytes forced)
 	subs        map[int]*subscriber
 	nextSub     int
 	quiesce     Quiescer

@@ -396,3 +396,30 @@ func TestPortIPs_IPv6AndOffline(t *testing.T) {
 		t.Fatal("offline node serves nothing")
 	}
 }
+
+func TestPortIPs_Aliases(t *testing.T) {
+	a, err := OpenWithOptions(t.TempDir(), DefaultTopology(), Options{TickInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	before := map[string]string{}
+	for _, p := range a.PortIPs() {
+		if !p.Failover {
+			before[p.NodeName] = p.IP
+		}
+	}
+	a.SetPortIPAliases(map[string]string{before["node1"]: "10.0.2.100"})
+	for _, p := range a.PortIPs() {
+		if p.Failover {
+			continue
+		}
+		want := before[p.NodeName]
+		if p.NodeName == "node1" {
+			want = "10.0.2.100"
+		}
+		if p.IP != want {
+			t.Errorf("%s reports %q, want %q", p.NodeName, p.IP, want)
+		}
+	}
+}

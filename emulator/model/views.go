@@ -91,12 +91,18 @@ type PortIPView struct {
 // PortIPs lists each node's iSCSI ports, each twice (failover no/yes, §4.1).
 // IPv6 portals ([addr]:port) fill IP_address_6.
 func (a *Array) PortIPs() []PortIPView {
+	a.mu.Lock()
+	alias := a.portIPAlias
+	a.mu.Unlock()
 	var out []PortIPView
 	for _, n := range a.Nodes() {
 		for i, p := range n.Portals {
 			host := p
 			if h, _, err := splitHostPort(p); err == nil {
 				host = h
+			}
+			if r, ok := alias[host]; ok {
+				host = r
 			}
 			v := PortIPView{ID: i + 1, NodeID: n.ID, NodeName: n.Name, State: "configured", LinkState: "active",
 				MAC: macFor(n.ID, i+1)}
@@ -721,4 +727,17 @@ func (a *Array) Partnerships() []PartnershipView {
 		}
 	})
 	return out
+}
+
+// SetPortIPAliases makes lsportip report the IP in m instead of a node's
+// listened portal IP: the target is reached through a NAT or port forward
+// (a VM's slirp, a Service), and the address initiators must use — the one a
+// real array's lsportip shows — is the advertised one, not the listener.
+func (a *Array) SetPortIPAliases(m map[string]string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.portIPAlias = make(map[string]string, len(m))
+	for k, v := range m {
+		a.portIPAlias[k] = v
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 
 	"k8s.io/klog/v2"
 
@@ -66,4 +67,34 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// portIPAliases turns iscsi.advertise (listened ip[:port] → advertised
+// ip:port) into the IPs lsportip reports for each node portal, so a driver
+// sees the same addresses SendTargets gives (emulator README, "advertise").
+func portIPAliases(c *config.Config, arr *model.Array) map[string]string {
+	out := map[string]string{}
+	if len(c.ISCSI.Advertise) == 0 {
+		return out
+	}
+	for _, n := range arr.Nodes() {
+		for _, p := range n.Portals {
+			ip := p
+			if h, _, err := net.SplitHostPort(p); err == nil {
+				ip = h
+			}
+			adv, ok := c.ISCSI.Advertise[net.JoinHostPort(ip, strconv.Itoa(c.ISCSI.Port))]
+			if !ok {
+				adv, ok = c.ISCSI.Advertise[ip]
+			}
+			if !ok {
+				continue
+			}
+			if h, _, err := net.SplitHostPort(adv); err == nil {
+				adv = h
+			}
+			out[ip] = adv
+		}
+	}
+	return out
 }

@@ -102,6 +102,8 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Before SSH serves: lsportip must never show an address initiators cannot use.
+	arr.SetPortIPAliases(portIPAliases(c, arr))
 	sshAddr, sshDone, err := srv.Listen(c.SSH.Addr)
 	if err != nil {
 		return err
