@@ -8,7 +8,7 @@ export CACHE
 K8S_VERSION ?= 1.37
 FUZZTIME ?= 30s
 
-.PHONY: emulator iscsi-conformance sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind vm-image vm-smoke vm-iscsi bench fuzz vet clean
+.PHONY: emulator iscsi-conformance sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind demo-kind-stop e2e-controlplane vm-image vm-smoke vm-iscsi bench fuzz vet clean
 
 all: build
 
@@ -45,6 +45,13 @@ demo:
 demo-stop:
 	scripts/demo/demo.sh stop
 
+# make demo's story with PVCs in a kind cluster (built offline; the pod's I/O runs where the host has an initiator).
+demo-kind:
+	scripts/demo/kind/demo-kind.sh start
+
+demo-kind-stop:
+	scripts/demo/kind/demo-kind.sh stop
+
 # Real-kernel proofs in a throwaway qemu TCG VM (scripts/vm/README.md); need root.
 vm-image:
 	scripts/vm/build.sh
@@ -69,6 +76,10 @@ e2e:
 
 e2e-all:
 	scripts/k8s/e2e-all.sh
+
+# The suite's controlplane specs against a real API server on the host (no VM, no kind): ~2.5 min.
+e2e-controlplane:
+	scripts/e2e/controlplane-host.sh
 
 fuzz:
 	$(GO) test ./emulator/cli -run '^$$' -fuzz FuzzTokenize -fuzztime $(FUZZTIME)
