@@ -26,6 +26,10 @@ COMMON=$CACHE/k8s/common
 SIDECARS=$COMMON/sidecars-prov$PROVISIONER_VERSION-att$ATTACHER_VERSION-snap$SNAPSHOTTER_VERSION-rsz$RESIZER_VERSION
 TOOLS=$COMMON/tools-kind$KIND_VERSION-crictl$CRICTL_VERSION-helm$HELM_VERSION
 mkdir -p "$OUT/bin" "$OUT/src" "$SIDECARS/bin" "$TOOLS/bin"
+# One build at a time per cache: CI starts this in the background early and
+# make e2e calls it again; the second waits, then finds every part stamped.
+exec 9>"$CACHE/k8s/.build.lock"
+flock 9
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 # The proxy serves sigs.k8s.io/* but the checksum database answers 404 for some of them
