@@ -89,10 +89,10 @@ collect() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-timed "emulator storage-01" env EMU_PRESET=two-site "$ROOT/scripts/vm/emulator.sh" up "$S/emu1" >/dev/null
+timed "emulator storage-01" env EMU_PRESET=two-site "$ROOT/scripts/vm/emulator.sh" up "$S/emu1"
 timed "emulator storage-02" env EMU_TOPOLOGY="$HERE/topology-storage-02.yaml" \
 	EMU_ADVERTISE=10.0.2.102:3260,10.0.2.103:3260 EMU_GUEST_SSH=10.0.2.102:2222 \
-	"$ROOT/scripts/vm/emulator.sh" up "$S/emu2" >/dev/null
+	"$ROOT/scripts/vm/emulator.sh" up "$S/emu2"
 # shellcheck disable=SC1091
 P1=$(. "$S/emu1/emulator.env" && echo "$EMU_ISCSI_PORT") S1=$(. "$S/emu1/emulator.env" && echo "$EMU_SSH_PORT")
 # shellcheck disable=SC1091
@@ -111,9 +111,9 @@ timed "VM boot" env VM_KERNEL_ARGS="quiet systemd.unified_cgroup_hierarchy=1 cgr
 	--portal-port "$P1" --ssh-port "$S1" \
 	--fwd "10.0.2.102:3260=127.0.0.1:$P2" --fwd "10.0.2.103:3260=127.0.0.2:$P2" \
 	--fwd "10.0.2.102:2222=127.0.0.1:$S2" \
-	--hostfwd "127.0.0.1:$APIPORT=6443" >/dev/null
+	--hostfwd "127.0.0.1:$APIPORT=6443"
 timed "VM dockerd" vm --timeout 600 "$HERE/guest/kind.sh" dockerd
-timed "kind create" vm --timeout 1800 "$HERE/guest/kind.sh" create "$CLUSTER" "$NODE_IMAGE" kind-config.yaml
+timed "kind create" vm --timeout 3600 "$HERE/guest/kind.sh" create "$CLUSTER" "$NODE_IMAGE" kind-config.yaml
 sed "s#server: https://0.0.0.0:6443#server: https://127.0.0.1:$APIPORT#" "$S/share/kubeconfig-vm" >"$KUBECONFIG"
 grep -q "127.0.0.1:$APIPORT" "$KUBECONFIG" || { log "unexpected server in the VM's kubeconfig"; exit 1; }
 timed "apiserver from the host" k get --raw /readyz

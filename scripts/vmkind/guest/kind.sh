@@ -48,8 +48,8 @@ create)
 	timeout 300 kind delete cluster --name "$name" >/dev/null 2>&1 || true
 	step "kind create cluster $name ($image)"
 	# --retain: a failed node stays for `kind export logs`; the VM is thrown away anyway.
-	timeout 1800 kind create cluster --name "$name" --image "$image" --config "$config" --retain \
-		--wait 15m --kubeconfig /root/kubeconfig
+	timeout 3500 kind create cluster --name "$name" --image "$image" --config "$config" --retain \
+		--wait 20m --kubeconfig /root/kubeconfig
 	cp /root/kubeconfig kubeconfig-vm
 	step "cluster up"
 	;;
