@@ -116,7 +116,16 @@ timed "VM dockerd" vm --timeout 600 "$HERE/guest/kind.sh" dockerd
 timed "kind create" vm --timeout 3600 "$HERE/guest/kind.sh" create "$CLUSTER" "$NODE_IMAGE" kind-config.yaml
 sed "s#server: https://0.0.0.0:6443#server: https://127.0.0.1:$APIPORT#" "$S/share/kubeconfig-vm" >"$KUBECONFIG"
 grep -q "127.0.0.1:$APIPORT" "$KUBECONFIG" || { log "unexpected server in the VM's kubeconfig"; exit 1; }
-timed "apiserver from the host" k get --raw /readyz
+# readyz flaps (etcd check) for a while after kind returns under TCG: wait for it, bounded.
+apiserver_ready() {
+	local i
+	for i in $(seq 60); do
+		KTMO=30 k get --raw /readyz >/dev/null 2>&1 && return 0
+		sleep 5
+	done
+	KTMO=30 k get --raw '/readyz?verbose'
+}
+timed "apiserver from the host" apiserver_ready
 timed "kind load project images" vm --timeout 1200 "$HERE/guest/kind.sh" load "$CLUSTER" images.tar
 
 # ---- cluster add-ons and the driver ---------------------------------------------------------------
