@@ -8,7 +8,7 @@ export CACHE
 K8S_VERSION ?= 1.37
 FUZZTIME ?= 30s
 
-.PHONY: emulator iscsi-conformance sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind demo-kind-stop e2e-controlplane vm-image vm-smoke vm-iscsi bench fuzz vet clean
+.PHONY: emulator iscsi-conformance sanity-binaries ci all build test test-unit test-emulator sanity sanity-node e2e e2e-all demo demo-stop demo-kind demo-kind-stop e2e-controlplane e2e-smoke vm-image vm-smoke vm-iscsi bench fuzz vet clean
 
 all: build
 
@@ -76,6 +76,10 @@ e2e:
 
 e2e-all:
 	scripts/k8s/e2e-all.sh
+
+# CI's subset of make e2e (kind, real iSCSI): provision + write/read, snapshot restore, online expand.
+e2e-smoke:
+	K8S_VERSION=$(K8S_VERSION) LABELS=smoke SKIP_EXTERNAL=1 scripts/k8s/e2e.sh
 
 # The suite's controlplane specs against a real API server on the host (no VM, no kind): ~2.5 min.
 e2e-controlplane:

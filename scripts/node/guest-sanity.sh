@@ -2,12 +2,9 @@
 # Guest job (prepend scripts/vm/jobs/lib.sh): csi-sanity's Node Service suite against the
 # all-in-one instorage-csi binary in the VM, which drives mcs-emulator on the host over SSH
 # (10.0.2.100:2222) and stages through the real initiator. Files in the share: instorage-csi,
-# csi-sanity, node.test (portal forwarder), instorage.yaml, params.yaml, guest_known_hosts.
-step "portal forwards: the controller publishes lsportip's 127.0.0.{1,2}:3260"
-NODE_REALKERNEL=1 NODE_PHASE=forward NODE_FORWARD_SECONDS=1700 \
-	NODE_FORWARD=127.0.0.1:3260=10.0.2.100:3260,127.0.0.2:3260=10.0.2.101:3260 \
-	./node.test -test.run '^TestRealKernel$' -test.timeout 1800s >out/forward.log 2>&1 &
-FWD=$!
+# csi-sanity, instorage.yaml, params.yaml, guest_known_hosts.
+# The emulator advertises the forwarded portals 10.0.2.100/101:3260, and its lsportip
+# reports them, so the controller publishes addresses the guest reaches directly.
 step "instorage-csi --mode all-in-one"
 ./instorage-csi --mode all-in-one --endpoint unix:///tmp/csi.sock --node-id vmnode \
 	--config /mnt/share/instorage.yaml --node-state-dir /var/lib/kubelet/plugins/csi-instorage/node \
@@ -20,7 +17,7 @@ T=1700 t ./csi-sanity --csi.endpoint=unix:///tmp/csi.sock --csi.testvolumeparame
 	--csi.testvolumesize=1073741824 --csi.stagingdir=/tmp/csi-stage --csi.mountdir=/tmp/csi-mnt \
 	--ginkgo.focus='Node Service' --ginkgo.v --ginkgo.no-color 2>&1 | grep -vE '^\s*$' | tail -150
 rc=${PIPESTATUS[0]}
-kill "$DRV" "$FWD" 2>/dev/null
+kill "$DRV" 2>/dev/null
 echo "--- driver log tail:"; tail -40 out/driver.log
 echo "--- sessions:"; iscsiadm -m session 2>&1 || true
 exit "$rc"
