@@ -7,12 +7,12 @@
 # free port from 13270) and are
 # advertised in SendTargets as 10.0.2.100:3260 / 10.0.2.101:3260, the addresses run.sh forwards
 # (start the VM with --portal-port P --ssh-port S). SSH listens on 127.0.0.1:S (EMU_SSH_PORT, first
-# free from 12222),
-# seen from the guest as 10.0.2.100:2222.
+# free from 12222; EMU_SSH_HOST moves it, e.g. to a docker bridge's address for a containerised
+# controller), seen from the guest as 10.0.2.100:2222.
 #
 # DIR/emulator.env (shell syntax) gives what a driver config or a test needs:
 #   EMU_PID EMU_SSH_PORT EMU_ISCSI_PORT EMU_USER EMU_PASSWORD_FILE EMU_KEY (private key)
-#   EMU_KNOWN_HOSTS (for 127.0.0.1:S) EMU_GUEST_KNOWN_HOSTS (for 10.0.2.100:2222) EMU_FINGERPRINT
+#   EMU_SSH_HOST EMU_KNOWN_HOSTS (for EMU_SSH_HOST:S) EMU_GUEST_KNOWN_HOSTS (for 10.0.2.100:2222) EMU_FINGERPRINT
 # Env: EMULATOR (binary; default: go build into DIR)  EMU_PRESET (default|two-site)
 #      EMU_TOPOLOGY (YAML file: the config's topology, replacing the preset; two arrays seen by one
 #        initiator need distinct clusterIDs, since the vdisk_UID, hence the multipath WWID, embeds it)
@@ -30,7 +30,7 @@ cli() {
 	# shellcheck disable=SC1091
 	. "$D/emulator.env"
 	timeout 60 ssh -q -i "$EMU_KEY" -p "$EMU_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
-		-o UserKnownHostsFile="$EMU_KNOWN_HOSTS" -o ConnectTimeout=10 "$EMU_USER@127.0.0.1" "$*"
+		-o UserKnownHostsFile="$EMU_KNOWN_HOSTS" -o ConnectTimeout=10 "$EMU_USER@${EMU_SSH_HOST:-127.0.0.1}" "$*"
 }
 
 case $cmd in
@@ -51,7 +51,9 @@ up) ;;
 esac
 
 ISCSI_PORT=${EMU_ISCSI_PORT:-$(vm_free_port 13270)} SSH_PORT=${EMU_SSH_PORT:-$(vm_free_port 12222)} USER_NAME=superuser
+SSH_HOST=${EMU_SSH_HOST:-127.0.0.1}
 [[ $ISCSI_PORT =~ ^[0-9]+$ && $SSH_PORT =~ ^[0-9]+$ ]] || vm_die "ports must be numbers"
+[[ $SSH_HOST =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || vm_die "EMU_SSH_HOST: want an IPv4 address, got $SSH_HOST"
 ADVERTISE=${EMU_ADVERTISE:-10.0.2.100:3260,10.0.2.101:3260} GUEST_SSH=${EMU_GUEST_SSH:-10.0.2.100:2222}
 [[ $ADVERTISE =~ ^([0-9.]+:[0-9]+),([0-9.]+:[0-9]+)$ ]] || vm_die "EMU_ADVERTISE: want A:P,B:P, got $ADVERTISE"
 ADV1=${BASH_REMATCH[1]} ADV2=${BASH_REMATCH[2]}
@@ -71,7 +73,7 @@ fi
 cat >"$D/emulator.yaml" <<YAML
 stateDir: $D/array
 ssh:
-  addr: 127.0.0.1:$SSH_PORT
+  addr: $SSH_HOST:$SSH_PORT
 control:
   addr: "off"
 users:
@@ -90,17 +92,18 @@ YAML
 echo $! >"$D/emulator.pid"
 HOSTKEY=$D/array/ssh_host_ed25519_key
 for i in $(seq 151); do
-	((i < 151)) || { "$0" down "$D"; vm_die "mcs-emulator not listening on 127.0.0.1:$SSH_PORT after 30 s"; }
+	((i < 151)) || { "$0" down "$D"; vm_die "mcs-emulator not listening on $SSH_HOST:$SSH_PORT after 30 s"; }
 	kill -0 "$(cat "$D/emulator.pid")" 2>/dev/null || { tail -20 "$D/emulator.log" >&2; vm_die "mcs-emulator exited"; }
-	[ -s "$HOSTKEY" ] && timeout 2 socat -u /dev/null "TCP:127.0.0.1:$SSH_PORT" 2>/dev/null && break
+	[ -s "$HOSTKEY" ] && timeout 2 socat -u /dev/null "TCP:$SSH_HOST:$SSH_PORT" 2>/dev/null && break
 	sleep 0.2
 done
 # Host keys are pinned from the key file the emulator wrote, never learnt from the wire.
 pub=$(ssh-keygen -y -f "$HOSTKEY")
-echo "[127.0.0.1]:$SSH_PORT $pub" >"$D/known_hosts"
+echo "[$SSH_HOST]:$SSH_PORT $pub" >"$D/known_hosts"
 echo "[${GUEST_SSH%:*}]:${GUEST_SSH##*:} $pub" >"$D/guest_known_hosts"
 cat >"$D/emulator.env" <<ENV
 EMU_PID=$(cat "$D/emulator.pid")
+EMU_SSH_HOST=$SSH_HOST
 EMU_SSH_PORT=$SSH_PORT
 EMU_ISCSI_PORT=$ISCSI_PORT
 EMU_USER=$USER_NAME
@@ -118,5 +121,5 @@ cli mcsinq lssystem -delim ! >/dev/null || { "$0" down "$D"; vm_die "CLI over SS
 for a in 127.0.0.1 127.0.0.2; do
 	vm_listening "$a:$ISCSI_PORT" || vm_log "WARNING: no iSCSI portal on $a:$ISCSI_PORT"
 done
-vm_log "mcs-emulator up (pid $(cat "$D/emulator.pid"), ssh 127.0.0.1:$SSH_PORT, portals 127.0.0.{1,2}:$ISCSI_PORT)"
+vm_log "mcs-emulator up (pid $(cat "$D/emulator.pid"), ssh $SSH_HOST:$SSH_PORT, portals 127.0.0.{1,2}:$ISCSI_PORT)"
 echo "$D/emulator.env"
