@@ -9,8 +9,8 @@
 # base-image.sh), all cached under ${CACHE:-.cache} keyed by version.
 #
 # Where the kind node runs (E2E_NODES):
-#   vm    kind inside a qemu TCG VM with a real kernel initiator, arrays on this host
-#         (scripts/vmkind/); the default when this host has no iSCSI initiator
+#   vm    kind on this host plus a worker node that is a qemu TCG VM with a real kernel
+#         initiator, arrays on this host (scripts/vmkind/); the default when this host has no iSCSI initiator
 #         (iscsi_tcp neither loaded nor loadable, e.g. containers, Firecracker).
 #   host  kind on this host with the in-cluster emulator (the default where iscsi_tcp
 #         loads, e.g. GitHub's Ubuntu runners).

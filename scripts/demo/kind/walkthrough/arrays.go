@@ -28,7 +28,7 @@ var forwarding = regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> 2222
 // the cluster: its SSH port is reached through `kubectl port-forward` and its
 // host key pinned to the fingerprint the emulator itself prints for its state
 // directory (read with kubectl exec). An entry name=host:port is an array
-// reached directly (make e2e's kind-in-VM layout), its host key checked
+// reached directly (make e2e's VM-worker layout), its host key checked
 // against -array-known-hosts.
 func (d *demo) connectArrays() error {
 	user, password, err := d.credentials()
