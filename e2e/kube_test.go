@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -217,18 +218,50 @@ func (c *cluster) execIn(ctx context.Context, ns, pod, container string, argv ..
 	if err != nil {
 		return "", err
 	}
-	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr}); err != nil {
-		return stdout.String(), fmt.Errorf("%v in %s: %w (stderr: %s)", argv, pod, err, stderr.String())
+	// StreamWithContext honours ctx only once the stream is up; the upgrade itself can wait for
+	// ever when the apiserver's connection to the kubelet stalls (seen through qemu's slirp
+	// forward to a VM node). So the deadline is enforced here; a stalled call is left behind.
+	type result struct {
+		stdout, stderr string
+		err            error
 	}
-	return stdout.String(), nil
+	done := make(chan result, 1)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
+		done <- result{stdout.String(), stderr.String(), err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		r.err = fmt.Errorf("%w: %w", errNoAnswer, ctx.Err())
+	}
+	if r.err != nil {
+		return r.stdout, fmt.Errorf("%v in %s: %w (stderr: %s)", argv, pod, r.err, r.stderr)
+	}
+	return r.stdout, nil
 }
 
+// errNoAnswer: an exec that got no answer at all within its deadline (the stream never came up).
+var errNoAnswer = errors.New("no answer from the kubelet")
+
+// sh runs script in the pod's app container; an exec that got no answer is tried again (twice):
+// the scripts the specs run this way are idempotent or report what they did (writeData returns
+// the checksum of what is on the volume when it ends).
 func (c *cluster) sh(ctx context.Context, ns, pod, script string) string {
 	GinkgoHelper()
-	out, err := c.exec(ctx, ns, pod, "sh", "-c", script)
+	var out string
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		out, err = c.exec(ctx, ns, pod, "sh", "-c", script)
+		if !errors.Is(err, errNoAnswer) || ctx.Err() != nil {
+			break
+		}
+		GinkgoWriter.Printf("exec in %s/%s got no answer (attempt %d): %v\n", ns, pod, attempt, err)
+	}
 	Expect(err).NotTo(HaveOccurred())
 	return strings.TrimSpace(out)
 }
@@ -256,10 +289,24 @@ func (c *cluster) readData(ctx context.Context, ns, pod string, block bool, name
 // fsSizeKiB is the size of the filesystem at /data as df reports it.
 func (c *cluster) fsSizeKiB(ctx context.Context, ns, pod string) int64 {
 	GinkgoHelper()
-	var n int64
-	_, err := fmt.Sscan(c.sh(ctx, ns, pod, "df -k "+mountPath+" | tail -1 | awk '{print $2}'"), &n)
+	n, err := c.tryFsSizeKiB(ctx, ns, pod)
 	Expect(err).NotTo(HaveOccurred())
 	return n
+}
+
+// tryFsSizeKiB is fsSizeKiB for Eventually: a failed exec is retried, not fatal. -P: busybox df
+// wraps a long device name (/dev/mapper/<wwid>) onto a line of its own, which would shift the
+// columns of the last line.
+func (c *cluster) tryFsSizeKiB(ctx context.Context, ns, pod string) (int64, error) {
+	out, err := c.exec(ctx, ns, pod, "sh", "-c", "df -kP "+mountPath+" | tail -1 | awk '{print $2}'")
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if _, err := fmt.Sscan(strings.TrimSpace(out), &n); err != nil {
+		return 0, fmt.Errorf("df output %q: %w", out, err)
+	}
+	return n, nil
 }
 
 func (c *cluster) expandPVC(ctx context.Context, ns, name, size string) {

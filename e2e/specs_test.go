@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"time"
 )
 
 var (
@@ -189,8 +190,8 @@ var _ = Describe("Expansion", Label("datapath"), func() {
 		kube.expandPVC(ctx, e.ns, "vol", "2Gi")
 		kube.waitPVSize(ctx, pv.Name, "2Gi")
 		kube.runPod(ctx, e.ns, "app2", "", volume{claim: "vol"})
-		Eventually(ctx, func() int64 { return kube.fsSizeKiB(ctx, e.ns, "app2") }).
-			WithTimeout(opts.timeout).Should(BeNumerically(">", before+512*1024), "filesystem not grown")
+		Eventually(ctx, func() (int64, error) { return kube.tryFsSizeKiB(ctx, e.ns, "app2") }).
+			WithTimeout(opts.timeout).WithPolling(2*time.Second).Should(BeNumerically(">", before+512*1024), "filesystem not grown")
 		Expect(kube.readData(ctx, e.ns, "app2", false, "f")).To(Equal(sum))
 	})
 
@@ -204,8 +205,8 @@ var _ = Describe("Expansion", Label("datapath"), func() {
 			before := kube.fsSizeKiB(ctx, e.ns, "app")
 			kube.expandPVC(ctx, e.ns, "vol", "2Gi")
 			kube.waitPVSize(ctx, pv.Name, "2Gi")
-			Eventually(ctx, func() int64 { return kube.fsSizeKiB(ctx, e.ns, "app") }).
-				WithTimeout(opts.timeout).Should(BeNumerically(">", before+512*1024), "filesystem not grown online")
+			Eventually(ctx, func() (int64, error) { return kube.tryFsSizeKiB(ctx, e.ns, "app") }).
+				WithTimeout(opts.timeout).WithPolling(2*time.Second).Should(BeNumerically(">", before+512*1024), "filesystem not grown online")
 			Expect(kube.readData(ctx, e.ns, "app", false, "f")).To(Equal(sum))
 		},
 		Entry("basic thin vdisk", Label("smoke"), func() string { return opts.classBasic }),
