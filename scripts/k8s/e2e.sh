@@ -50,7 +50,10 @@ fi
 log "E2E_NODES=$E2E_NODES"
 
 log "artefacts for $KV (cached after the first run)"
-nice -n 10 "$HERE/build-k8s.sh" "$KV" >"$ARTIFACTS/build-k8s.log" 2>&1 || { tail -30 "$ARTIFACTS/build-k8s.log"; exit 1; }
+# e2e.test (the external suite) is the slowest part to build cold; SKIP_EXTERNAL needs none of it.
+PARTS=(k8s cp-tools sidecars tools)
+[[ -n ${SKIP_EXTERNAL:-} ]] || PARTS+=(e2e)
+nice -n 10 "$HERE/build-k8s.sh" "$KV" "${PARTS[@]}" >"$ARTIFACTS/build-k8s.log" 2>&1 || { tail -30 "$ARTIFACTS/build-k8s.log"; exit 1; }
 "$HERE/dockerd.sh" start
 eval "$("$HERE/dockerd.sh" env)"
 "$ROOT/scripts/images/base-image.sh" slim
@@ -60,6 +63,11 @@ log "project images"
 BASE=debian:bookworm-slim "$ROOT/scripts/images/build.sh" driver emulator helper >"$ARTIFACTS/images.log" 2>&1 ||
 	{ tail -30 "$ARTIFACTS/images.log"; exit 1; }
 log "artefacts ready in $((SECONDS - T0)) s"
+# The overlays and the chart rendered by the real kubectl and helm, and compared (the unit-test
+# stage skips this: it has neither binary).
+HELM=$TOOLS/helm KUBECTL=$KB/kubectl go test -count=1 ./deploy/ >"$ARTIFACTS/manifests.log" 2>&1 ||
+	{ tail -30 "$ARTIFACTS/manifests.log"; exit 1; }
+log "manifests: overlays and chart render and agree (go test ./deploy with kubectl and helm)"
 
 if [[ $E2E_NODES == vm ]]; then
 	export KV ARTIFACTS CACHE KB TOOLS
@@ -120,7 +128,7 @@ kubectl -n kube-system rollout status deployment/snapshot-controller --timeout=5
 rc=0
 LABEL_FILTER=${LABELS:-$([[ -n ${DATAPATH:-} ]] && echo '!scale' || echo '!datapath && !scale')}
 log "project e2e suite (labels: ${LABEL_FILTER:-all})"
-go test -count=1 -timeout 90m ./e2e -args -kubeconfig="$KUBECONFIG" -ginkgo.v \
+go test -v -count=1 -timeout 90m ./e2e -args -kubeconfig="$KUBECONFIG" -ginkgo.v \
 	-ginkgo.junit-report="$ARTIFACTS/junit-instorage.xml" -ginkgo.label-filter="$LABEL_FILTER" \
 	${FOCUS:+-ginkgo.focus="$FOCUS"} ${SKIP:+-ginkgo.skip="$SKIP"} 2>&1 | tee "$ARTIFACTS/e2e-instorage.log" || rc=1
 

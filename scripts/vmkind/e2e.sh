@@ -221,7 +221,7 @@ timed "deploy snapshot CRDs, controller and the kind-vm overlay" deploy
 rc=0
 LABEL_FILTER=${LABELS-!scale}
 timed "project e2e suite (labels: ${LABEL_FILTER:-all})" \
-	bash -o pipefail -c 'go test -count=1 -timeout "$0" ./e2e -args "${@}" 2>&1 | tee "$ARTIFACTS/e2e-instorage.log"' \
+	bash -o pipefail -c 'go test -v -count=1 -timeout "$0" ./e2e -args "${@}" 2>&1 | tee "$ARTIFACTS/e2e-instorage.log"' \
 	"${E2E_TIMEOUT:-150m}" -kubeconfig="$KUBECONFIG" -ginkgo.v -timeout=10m \
 	-ginkgo.junit-report="$ARTIFACTS/junit-instorage.xml" -ginkgo.label-filter="$LABEL_FILTER" \
 	-arrays "storage-01=$GW:$S1,storage-02=$GW:$S2" -array-user superuser \
