@@ -354,11 +354,29 @@ func (c *cluster) snapshot(ctx context.Context, ns, name, claim string) *snapv1.
 // nodePluginPod is the node plugin's pod on node.
 func (c *cluster) nodePluginPod(ctx context.Context, node string) *corev1.Pod {
 	GinkgoHelper()
+	p, err := c.tryNodePluginPod(ctx, node)
+	Expect(err).NotTo(HaveOccurred())
+	return p
+}
+
+// tryNodePluginPod returns the one node plugin pod on node that is not being deleted (a
+// replaced pod stays listed, Terminating, while it shuts down).
+func (c *cluster) tryNodePluginPod(ctx context.Context, node string) (*corev1.Pod, error) {
 	pods, err := c.cs.CoreV1().Pods(opts.driverNamespace).List(ctx, metav1.ListOptions{
 		LabelSelector: "app.kubernetes.io/name=csi-instorage-node", FieldSelector: "spec.nodeName=" + node})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(pods.Items).To(HaveLen(1), "node plugin pods on %s", node)
-	return &pods.Items[0]
+	if err != nil {
+		return nil, err
+	}
+	var live []*corev1.Pod
+	for i := range pods.Items {
+		if pods.Items[i].DeletionTimestamp == nil {
+			live = append(live, &pods.Items[i])
+		}
+	}
+	if len(live) != 1 {
+		return nil, fmt.Errorf("%d live node plugin pods on %s, want 1", len(live), node)
+	}
+	return live[0], nil
 }
 
 func podReady(p *corev1.Pod) bool {

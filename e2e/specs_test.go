@@ -275,7 +275,8 @@ var _ = Describe("Node plugin restart", Label("datapath"), func() {
 		old := kube.nodePluginPod(ctx, pod.Spec.NodeName)
 		Expect(kube.cs.CoreV1().Pods(opts.driverNamespace).Delete(ctx, old.Name, metav1.DeleteOptions{})).To(Succeed())
 		Eventually(ctx, func(g Gomega) {
-			p := kube.nodePluginPod(ctx, pod.Spec.NodeName)
+			p, err := kube.tryNodePluginPod(ctx, pod.Spec.NodeName)
+			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(p.UID).NotTo(Equal(old.UID))
 			g.Expect(podReady(p)).To(BeTrue(), "new node plugin pod %s not ready", p.Name)
 		}).WithTimeout(opts.timeout).Should(Succeed())

@@ -24,7 +24,8 @@ case $cmd in
 join)
 	name=$1 node_ip=$2 kind_subnet=$3
 	step "modules, sysctls, scratch disk"
-	modprobe -a overlay br_netfilter veth bridge nf_conntrack ip_tables iptable_filter iptable_nat \
+	# loop: kubelet holds every raw block volume it maps open through a loop device (losetup -f).
+	modprobe -a overlay br_netfilter veth bridge loop nf_conntrack ip_tables iptable_filter iptable_nat \
 		nf_tables nft_compat xt_conntrack xt_MASQUERADE xt_addrtype xt_comment xt_mark ext4 xfs
 	sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 \
 		fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512
