@@ -270,8 +270,9 @@ func (c *cluster) sh(ctx context.Context, ns, pod, script string) string {
 func (c *cluster) writeData(ctx context.Context, ns, pod string, block bool, name string) string {
 	GinkgoHelper()
 	if block {
-		return c.sh(ctx, ns, pod, fmt.Sprintf(`dd if=/dev/urandom of=/tmp/%[1]s bs=1M count=4 2>/dev/null &&
-dd if=/tmp/%[1]s of=%[2]s bs=1M count=4 conv=fsync 2>/dev/null && md5sum < /tmp/%[1]s | cut -d' ' -f1`, name, devicePath))
+		// Straight onto the device and read back from it: the test image need not have a /tmp.
+		return c.sh(ctx, ns, pod, fmt.Sprintf(`dd if=/dev/urandom of=%[1]s bs=1M count=4 conv=fsync 2>/dev/null &&
+dd if=%[1]s bs=1M count=4 2>/dev/null | md5sum | cut -d' ' -f1`, devicePath))
 	}
 	return c.sh(ctx, ns, pod, fmt.Sprintf(`dd if=/dev/urandom of=%[2]s/%[1]s bs=1M count=4 conv=fsync 2>/dev/null &&
 sync && md5sum < %[2]s/%[1]s | cut -d' ' -f1`, name, mountPath))

@@ -62,7 +62,7 @@ BUSYBOX_TAG=$(sed -n 's/.*configs\[BusyBox\] = Config{list.PromoterE2eRegistry, 
 	"$(go mod download -json "k8s.io/kubernetes@$KV" | jq -r .Dir)/test/utils/image/manifest.go")
 mkdir -p "$W/ctx/busybox" && (cd "$W/ctx/busybox" && apt-get download busybox-static >/dev/null && dpkg -x busybox-static_*.deb x)
 cp "$W/ctx/busybox/x/bin/busybox" "$W/ctx/busybox/busybox"
-printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nENV PATH=/bin\n' >"$W/ctx/busybox/Dockerfile"
+printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nRUN ["/bin/busybox", "mkdir", "-m", "1777", "/tmp"]\nENV PATH=/bin\n' >"$W/ctx/busybox/Dockerfile"
 docker build -q -t "registry.k8s.io/e2e-test-images/busybox:$BUSYBOX_TAG" "$W/ctx/busybox" >/dev/null
 
 # Sidecars ride along when built (make e2e always builds them first); without
