@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
 )
 
 // arrayEndpoint is one -arrays entry: the array's name and either the address
@@ -76,14 +77,10 @@ func loadDirectAccess(user, passwordFile, knownHosts string) (directAccess, erro
 	if passwordFile == "" || knownHosts == "" {
 		return directAccess{}, errors.New("-array-password-file and -array-known-hosts are required for arrays given as HOST:PORT (host keys are always verified)")
 	}
-	data, err := os.ReadFile(passwordFile)
+	// One trailing newline is the file's, not the password's (as secretDir).
+	pw, err := config.ReadValueFile(passwordFile)
 	if err != nil {
 		return directAccess{}, fmt.Errorf("-array-password-file: %w", err)
-	}
-	// One trailing newline is the file's, not the password's (as secretDir).
-	pw := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
-	if pw == "" {
-		return directAccess{}, fmt.Errorf("-array-password-file %s is empty", passwordFile)
 	}
 	if _, err := os.Stat(knownHosts); err != nil {
 		return directAccess{}, fmt.Errorf("-array-known-hosts: %w", err)

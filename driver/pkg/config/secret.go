@@ -58,16 +58,22 @@ func (c *Config) resolveCredentials(keyFn func() ([]byte, error)) error {
 	return errors.Join(e...)
 }
 
-// readSecretFile reads one key of a mounted Secret, dropping one trailing
-// newline (kubectl create secret --from-file keeps it).
+// readSecretFile reads one key of a mounted Secret.
 func readSecretFile(dir, name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	return ReadValueFile(filepath.Join(dir, name))
+}
+
+// ReadValueFile reads a one-value file (a mounted Secret key, a password
+// file), dropping one trailing newline (kubectl create secret --from-file and
+// editors keep it); an empty value is an error. The value is never in the error.
+func ReadValueFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
 	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if v == "" {
-		return "", fmt.Errorf("%s is empty", filepath.Join(dir, name))
+		return "", fmt.Errorf("%s is empty", path)
 	}
 	return v, nil
 }

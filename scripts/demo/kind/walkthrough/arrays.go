@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/array"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/config"
 	"github.com/instorage-csi/instorage-csi/scripts/demo/internal/arrayview"
 )
 
@@ -98,13 +99,9 @@ func (d *demo) closeArrays() {
 // overlay's Secret; the password is never printed.
 func (d *demo) credentials() (string, string, error) {
 	if d.o.passwordFile != "" {
-		b, err := os.ReadFile(d.o.passwordFile)
+		pw, err := config.ReadValueFile(d.o.passwordFile)
 		if err != nil {
 			return "", "", fmt.Errorf("-array-password-file: %w", err)
-		}
-		pw, _, _ := strings.Cut(string(b), "\n")
-		if pw == "" {
-			return "", "", fmt.Errorf("-array-password-file %s: empty first line", d.o.passwordFile)
 		}
 		return d.o.user, pw, nil
 	}

@@ -44,7 +44,7 @@ func main() {
 	flag.StringVar(&o.driverNS, "driver-namespace", "instorage-csi", "namespace of the driver and the emulator pods")
 	flag.StringVar(&o.arrays, "arrays", "storage-01=mcs-emulator-0,storage-02=mcs-emulator-1", "arrays to watch: name=emulator-pod (port-forward) or name=host:port (direct SSH)")
 	flag.StringVar(&o.user, "array-user", "superuser", "CLI user, with -array-password-file")
-	flag.StringVar(&o.passwordFile, "array-password-file", "", "file whose first line is the CLI password (default: the Secret "+credentialsPrefix+"* in -driver-namespace)")
+	flag.StringVar(&o.passwordFile, "array-password-file", "", "file holding the CLI password, one trailing newline ignored (default: the Secret "+credentialsPrefix+"* in -driver-namespace)")
 	flag.StringVar(&o.knownHosts, "array-known-hosts", "", "OpenSSH known_hosts for arrays given as host:port")
 	flag.StringVar(&o.class, "class", "csi-instorage-basic", "StorageClass (thin, ext4)")
 	flag.StringVar(&o.snapshotClass, "snapshot-class", "csi-instorage-snapclass", "VolumeSnapshotClass")
