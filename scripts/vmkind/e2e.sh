@@ -98,7 +98,7 @@ trap 'exit 130' INT TERM
 timed "kind create (host)" bash -c 'kind delete cluster --name "$0" >/dev/null 2>&1; kind create cluster --name "$0" \
 	--image "localhost/kindnode:$1" --config "$2" --kubeconfig "$KUBECONFIG" --wait 5m' \
 	"$CLUSTER" "$KV" "$ROOT/scripts/k8s/kind-config-vm.yaml"
-timed "kind load project images" bash -c 'for i in "$@"; do kind load docker-image --name instorage-e2e "$i" || exit; done' _ \
+timed "kind load project images" kind load docker-image --name "$CLUSTER" \
 	ghcr.io/instorage-csi/instorage-csi:dev ghcr.io/instorage-csi/livenessprobe-lite:dev
 APIPORT=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' | sed -n 's#^https://127.0.0.1:\([0-9]*\)$#\1#p')
 [[ -n $APIPORT ]] || { log "kind's kubeconfig does not point at 127.0.0.1:PORT"; exit 1; }
