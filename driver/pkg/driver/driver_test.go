@@ -76,13 +76,13 @@ func TestIdentity_OverSocket(t *testing.T) {
 	}
 	defer conn.Close()
 	id := csi.NewIdentityClient(conn)
-	var info *csi.GetPluginInfoResponse
-	for i := 0; i < 50; i++ { // the socket appears once Serve listens
-		if info, err = id.GetPluginInfo(ctx, &csi.GetPluginInfoRequest{}); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// The socket appears once Serve listens. WaitForReady rides out the
+	// channel's reconnect backoff; a retry loop of fail-fast calls did not
+	// (after one refused dial the channel backs off ~1 s and every call in
+	// that window fails at once).
+	readyCtx, readyCancel := context.WithTimeout(ctx, 10*time.Second)
+	defer readyCancel()
+	info, err := id.GetPluginInfo(readyCtx, &csi.GetPluginInfoRequest{}, grpc.WaitForReady(true))
 	if err != nil || info.Name != "csi-instorage" {
 		t.Fatalf("GetPluginInfo: %v %v", info, err)
 	}
