@@ -214,7 +214,35 @@ func run(t testing.TB, c *gossh.Client, cmd string) result {
 	return r
 }
 
+// tryRun bounds the whole exchange, as the driver's transport does:
+// x/crypto/ssh's NewSession can wait forever on a connection the server has
+// just closed (openChannel registers its channel after the read loop's
+// dropAll and the open message still goes out), which hung this package's
+// drop test for 3 minutes. On timeout the client is closed and the command
+// reported as a transport error.
 func tryRun(c *gossh.Client, cmd string) (result, error) {
+	type answer struct {
+		r   result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		r, err := runSession(c, cmd)
+		done <- answer{r, err}
+	}()
+	select {
+	case a := <-done:
+		return a.r, a.err
+	case <-time.After(commandDeadline):
+		c.Close()
+		return result{}, fmt.Errorf("no answer to %q within %s; connection closed", cmd, commandDeadline)
+	}
+}
+
+// commandDeadline is far above any emulator command's time, even under -race on a loaded machine.
+const commandDeadline = 30 * time.Second
+
+func runSession(c *gossh.Client, cmd string) (result, error) {
 	sess, err := c.NewSession()
 	if err != nil {
 		return result{}, err
