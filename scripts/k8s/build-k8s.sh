@@ -83,12 +83,25 @@ part_k8s() {
 }
 
 part_e2e() {
-	[[ -f $OUT/bin/e2e.test ]] && { log "e2e.test $KV: cached"; return; }
 	local w=$OUT/src/ke2e
-	kube_wrapper "$w"
-	# The external-storage suite and its framework only; a testdriver.yaml selects the specs.
-	cp "$HERE/e2e_external_test.go.txt" "$w/e2e_test.go"
-	(cd "$w" && go mod tidy && go test -c -trimpath -ldflags "$(kube_ldflags)" -o "$OUT/bin/e2e.test" .)
+	if [[ -f $OUT/bin/e2e.test ]]; then
+		log "e2e.test $KV: cached"
+	else
+		kube_wrapper "$w"
+		# The external-storage suite and its framework only; a testdriver.yaml selects the specs.
+		cp "$HERE/e2e_external_test.go.txt" "$w/e2e_test.go"
+		(cd "$w" && go mod tidy && go test -c -trimpath -ldflags "$(kube_ldflags)" -o "$OUT/bin/e2e.test" .)
+	fi
+	# agnhost, the suite's second test image (subPath specs run its mounttest), from the same
+	# module; its extra dependencies (e.g. sctp) are resolved with -mod=mod in a copy of the wrapper.
+	if [[ -f $OUT/bin/agnhost ]]; then
+		log "agnhost $KV: cached"
+	else
+		local a=$OUT/src/kagnhost
+		rm -rf "$a" && mkdir -p "$a" && cp "$w/go.mod" "$w/go.sum" "$a/"
+		(cd "$a" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" \
+			-o "$OUT/bin/agnhost.tmp" k8s.io/kubernetes/test/images/agnhost) && mv "$OUT/bin/agnhost.tmp" "$OUT/bin/agnhost"
+	fi
 }
 
 # kubeadm_const NAME: a version constant from kubeadm's source for this release.
