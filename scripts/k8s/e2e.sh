@@ -62,12 +62,12 @@ eval "$("$HERE/dockerd.sh" env)"
 log "project images"
 BASE=debian:bookworm-slim "$ROOT/scripts/images/build.sh" driver emulator helper >"$ARTIFACTS/images.log" 2>&1 ||
 	{ tail -30 "$ARTIFACTS/images.log"; exit 1; }
-# Kubernetes' external storage suite also runs agnhost (subPath specs); built only when it runs.
-AGNHOST=
+# Kubernetes' external storage suite also runs agnhost and nginx; built only when it runs.
+TEST_IMAGES=
 if [[ -z ${SKIP_EXTERNAL:-} ]]; then
-	AGNHOST=$("$HERE/agnhost-image.sh" "$KV")
+	TEST_IMAGES=$("$HERE/test-images.sh" "$KV" | tr '\n' ' ')
 fi
-export AGNHOST
+export TEST_IMAGES
 log "artefacts ready in $((SECONDS - T0)) s"
 # The overlays and the chart rendered by the real kubectl and helm, and compared (the unit-test
 # stage skips this: it has neither binary).
@@ -108,7 +108,8 @@ kind create cluster --name "$CLUSTER" --image "localhost/kindnode:$KV" --config 
 for i in instorage-csi mcs-emulator csi-node-driver-registrar-lite livenessprobe-lite; do
 	kind load docker-image --name "$CLUSTER" "ghcr.io/instorage-csi/$i:dev"
 done
-[[ -z $AGNHOST ]] || kind load docker-image --name "$CLUSTER" "$AGNHOST"
+# shellcheck disable=SC2086 # image names, no spaces
+[[ -z $TEST_IMAGES ]] || kind load docker-image --name "$CLUSTER" $TEST_IMAGES
 # A node image cached from a run without sidecars lacks them; loading is idempotent.
 "$ROOT/scripts/images/build-sidecars.sh" | while read -r img; do
 	docker exec "$CLUSTER-control-plane" crictl inspecti "$img" >/dev/null 2>&1 ||
