@@ -62,11 +62,11 @@ eval "$("$HERE/dockerd.sh" env)"
 log "project images"
 BASE=debian:bookworm-slim "$ROOT/scripts/images/build.sh" driver emulator helper >"$ARTIFACTS/images.log" 2>&1 ||
 	{ tail -30 "$ARTIFACTS/images.log"; exit 1; }
-# Kubernetes' external storage suite also runs agnhost and nginx; built only when it runs.
-TEST_IMAGES=
-if [[ -z ${SKIP_EXTERNAL:-} ]]; then
-	TEST_IMAGES=$("$HERE/test-images.sh" "$KV" | tr '\n' ' ')
-fi
+# The test pods' images: busybox at this release's tag and at the project suite's; agnhost and nginx
+# only when Kubernetes' external storage suite runs.
+WITH_EXTERNAL=external
+[[ -z ${SKIP_EXTERNAL:-} ]] || WITH_EXTERNAL=
+TEST_IMAGES=$("$HERE/test-images.sh" "$KV" $WITH_EXTERNAL | tr '\n' ' ')
 export TEST_IMAGES
 log "artefacts ready in $((SECONDS - T0)) s"
 # The overlays and the chart rendered by the real kubectl and helm, and compared (the unit-test
@@ -109,7 +109,7 @@ for i in instorage-csi mcs-emulator csi-node-driver-registrar-lite livenessprobe
 	kind load docker-image --name "$CLUSTER" "ghcr.io/instorage-csi/$i:dev"
 done
 # shellcheck disable=SC2086 # image names, no spaces
-[[ -z $TEST_IMAGES ]] || kind load docker-image --name "$CLUSTER" $TEST_IMAGES
+kind load docker-image --name "$CLUSTER" $TEST_IMAGES
 # A node image cached from a run without sidecars lacks them; loading is idempotent.
 "$ROOT/scripts/images/build-sidecars.sh" | while read -r img; do
 	docker exec "$CLUSTER-control-plane" crictl inspecti "$img" >/dev/null 2>&1 ||
