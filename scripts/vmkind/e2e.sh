@@ -149,11 +149,10 @@ cp "$KB/kubelet" "$S/share/bin/"
 # shellcheck disable=SC1091
 PAUSE_IMAGE=registry.k8s.io/pause:$(. "$CACHE/k8s/${KV#v}/images.env" && echo "$PAUSE_TAG")
 echo "$PAUSE_IMAGE" >"$S/share/pause-image"
-VM_IMAGES=("$PAUSE_IMAGE" "$(sed -n 's/.*"image", "\(.*\)", "image of the test pods.*/\1/p' e2e/e2e_test.go)"
-	ghcr.io/instorage-csi/instorage-csi:dev ghcr.io/instorage-csi/csi-node-driver-registrar-lite:dev
+VM_IMAGES=("$PAUSE_IMAGE" ghcr.io/instorage-csi/instorage-csi:dev ghcr.io/instorage-csi/csi-node-driver-registrar-lite:dev
 	ghcr.io/instorage-csi/livenessprobe-lite:dev)
-read -ra EXTRA_IMAGES <<<"${TEST_IMAGES:-}" # the external suite's agnhost and nginx (scripts/k8s/test-images.sh)
-VM_IMAGES+=("${EXTRA_IMAGES[@]}")
+read -ra TEST_POD_IMAGES <<<"${TEST_IMAGES:?}" # busybox (+ agnhost, nginx): scripts/k8s/test-images.sh
+VM_IMAGES+=("${TEST_POD_IMAGES[@]}")
 timed "docker save VM node images" timeout 600 docker save -o "$S/share/images.tar" "${VM_IMAGES[@]}"
 
 timed "VM boot" env VM_KERNEL_ARGS="quiet systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all" \
