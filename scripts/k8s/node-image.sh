@@ -58,8 +58,8 @@ printf 'FROM %s\nCOPY kube-proxy /usr/local/bin/kube-proxy\nENTRYPOINT []\nCMD [
 docker build -q -t "registry.k8s.io/kube-proxy:$KV" "$W/ctx/kube-proxy" >/dev/null
 
 # The test pods' busybox, from Debian's busybox-static (the e2e suites use this tag).
-BUSYBOX_TAG=$(sed -n 's/.*configs\[BusyBox\] = Config{list.PromoterE2eRegistry, "busybox", "\(.*\)"}.*/\1/p' \
-	"$(go mod download -json "k8s.io/kubernetes@$KV" | jq -r .Dir)/test/utils/image/manifest.go")
+BUSYBOX_TAG=$(e2e_image_tag "$KV" BusyBox)
+[[ -n $BUSYBOX_TAG ]] || { echo "node-image.sh: no busybox tag for $KV" >&2; exit 1; }
 mkdir -p "$W/ctx/busybox" && (cd "$W/ctx/busybox" && apt-get download busybox-static >/dev/null && dpkg -x busybox-static_*.deb x)
 cp "$W/ctx/busybox/x/bin/busybox" "$W/ctx/busybox/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nRUN ["/bin/busybox", "mkdir", "-m", "1777", "/tmp"]\nENV PATH=/bin\n' >"$W/ctx/busybox/Dockerfile"

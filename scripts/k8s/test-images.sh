@@ -19,10 +19,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 source "$HERE/versions.sh"
 KV=v$(k8s_patch "${1:?usage: test-images.sh VERSION [external]}")
 CACHE=${CACHE:-$ROOT/.cache}
-MANIFEST=$(go mod download -json "k8s.io/kubernetes@$KV" | jq -r .Dir)/test/utils/image/manifest.go
-tag() { sed -n "s/.*configs\[$1\] = Config{list.PromoterE2eRegistry, \"[a-z]*\", \"\(.*\)\"}.*/\1/p" "$MANIFEST"; }
+tag() { e2e_image_tag "$KV" "$1"; }
 BUSYBOX=registry.k8s.io/e2e-test-images/busybox:$(tag BusyBox)
-[[ $BUSYBOX != *: ]] || { echo "test-images.sh: no busybox tag in $MANIFEST" >&2; exit 1; }
+[[ $BUSYBOX != *: ]] || { echo "test-images.sh: no busybox tag for $KV" >&2; exit 1; }
 docker image inspect "$BUSYBOX" >/dev/null 2>&1 || { echo "test-images.sh: $BUSYBOX missing (scripts/k8s/node-image.sh builds it)" >&2; exit 1; }
 echo "$BUSYBOX"
 SUITE_BUSYBOX=$(sed -n 's/.*"image", "\(.*\)", "image of the test pods.*/\1/p' "$ROOT/e2e/e2e_test.go")
@@ -36,7 +35,7 @@ fi
 BIN=$CACHE/k8s/${KV#v}/bin/agnhost
 [[ -x $BIN ]] || { echo "test-images.sh: $BIN missing; run scripts/k8s/build-k8s.sh ${KV#v} e2e" >&2; exit 1; }
 AGNHOST=registry.k8s.io/e2e-test-images/agnhost:$(tag Agnhost)
-[[ $AGNHOST != *: ]] || { echo "test-images.sh: no agnhost tag in $MANIFEST" >&2; exit 1; }
+[[ $AGNHOST != *: ]] || { echo "test-images.sh: no agnhost tag for $KV" >&2; exit 1; }
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 cp "$BIN" "$W/agnhost"
@@ -44,6 +43,6 @@ printf 'FROM %s\nCOPY agnhost /agnhost\nENTRYPOINT ["/agnhost"]\nCMD ["pause"]\n
 docker build -q -t "$AGNHOST" "$W" >/dev/null
 echo "$AGNHOST"
 NGINX=registry.k8s.io/e2e-test-images/nginx:$(tag Nginx)
-[[ $NGINX != *: ]] || { echo "test-images.sh: no nginx tag in $MANIFEST" >&2; exit 1; }
+[[ $NGINX != *: ]] || { echo "test-images.sh: no nginx tag for $KV" >&2; exit 1; }
 docker tag "$BUSYBOX" "$NGINX"
 echo "$NGINX"

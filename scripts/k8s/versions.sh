@@ -36,3 +36,10 @@ k8s_patch() {
 	fi
 	echo "$v"
 }
+
+# e2e_image_tag VERSION ID: the tag Kubernetes VERSION's e2e suites use for test image ID (BusyBox,
+# Agnhost, Nginx, ...), read from that release's test/utils/image/manifest.go; empty if unknown.
+e2e_image_tag() {
+	sed -n "s/.*configs\[$2\] = Config{list.PromoterE2eRegistry, \"[a-z-]*\", \"\(.*\)\"}.*/\1/p" \
+		"$(go mod download -json "k8s.io/kubernetes@v${1#v}" | jq -r .Dir)/test/utils/image/manifest.go"
+}
