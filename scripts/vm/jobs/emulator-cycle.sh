@@ -49,7 +49,14 @@ attach)
 	step "one multipath map, ALUA path groups"
 	wait_for 60 "/dev/mapper/$W" test -b "/dev/mapper/$W"
 	for _ in $(seq 50); do [ "$(mpath_paths "$W")" = 2 ] && break; sleep 0.2; done
-	ll=$(t multipath -ll "$W")
+	# dm-multipath marks a path group "active" only once it has routed I/O; until the first
+	# request both groups read "enabled" (seen on CI at +5 s). Read through the map, then poll.
+	for _ in $(seq 50); do
+		T=10 t dd if="/dev/mapper/$W" of=/dev/null bs=4k count=1 iflag=direct status=none || true
+		ll=$(t multipath -ll "$W")
+		grep -q "prio=50 status=active" <<<"$ll" && break
+		sleep 0.2
+	done
 	echo "$ll"
 	[ "$(mpath_paths "$W")" = 2 ] || fail "map $W does not have 2 active paths"
 	grep -q "hwhandler='1 alua'" <<<"$ll" || fail "map has no ALUA hardware handler"
