@@ -575,7 +575,42 @@ func TestManifests_RenderedOverlays(t *testing.T) {
 			if overlay == "offline" {
 				checkOfflineImages(t, overlay, objs)
 			}
+			if overlay == "demo" || overlay == "offline" {
+				checkEmulatorIdentity(t, overlay, objs)
+			}
 		})
+	}
+}
+
+// checkEmulatorIdentity: replicas of the in-cluster emulator are separate arrays
+// that the same nodes log in to, so each needs its own cluster name (target IQNs)
+// and cluster id (every vdisk_UID, hence the multipath WWID): the pod name and
+// "auto". With the preset's on every replica, vdisks of the same serial on two
+// arrays would share a WWID and multipathd would merge them into one map.
+func checkEmulatorIdentity(t *testing.T, where string, objs []object) {
+	o := findObj(objs, "StatefulSet", "mcs-emulator")
+	if o == nil {
+		t.Errorf("%s: no emulator StatefulSet", where)
+		return
+	}
+	c := findContainer(o, "mcs-emulator")
+	var args []string
+	for _, a := range list(c, "args") {
+		s, _ := a.(string)
+		args = append(args, s)
+	}
+	if !slices.Contains(args, "--cluster-id=auto") {
+		t.Errorf("%s: emulator args %q lack --cluster-id=auto", where, args)
+	}
+	named := false
+	for _, e := range list(c, "env") {
+		if str(e, "valueFrom", "fieldRef", "fieldPath") == "metadata.name" &&
+			slices.Contains(args, "--cluster-name=$("+str(e, "name")+")") {
+			named = true
+		}
+	}
+	if !named {
+		t.Errorf("%s: emulator args %q do not set --cluster-name from the pod name", where, args)
 	}
 }
 
@@ -653,9 +688,7 @@ func TestHelmChart_RendersSameProperties(t *testing.T) {
 	}
 	demo := render(t, "HELM", "template", "csi", "helm/instorage-csi", "--namespace", "instorage-csi", "--kube-version", "1.37.0",
 		"-f", "helm/instorage-csi/values-demo.yaml")
-	if findObj(demo, "StatefulSet", "mcs-emulator") == nil {
-		t.Error("helm demo values do not deploy the emulator")
-	}
+	checkEmulatorIdentity(t, "helm demo", demo)
 	if os.Getenv("KUBECTL") != "" {
 		sameContent(t, render(t, "KUBECTL", "kustomize", "kubernetes/overlays/demo"), demo, "demo")
 	}

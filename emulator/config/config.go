@@ -58,8 +58,16 @@ type Config struct {
 	// "ip:port"), e.g. the pod IP in Kubernetes, where 127.0.0.x is
 	// unreachable from the cluster's nodes.
 	Portals map[string][]string `json:"portals,omitempty"`
-	Faults  Faults              `json:"faults"`
-	ISCSI   ISCSI               `json:"iscsi"`
+	// ClusterName and ClusterID replace the topology's. Two emulators one
+	// initiator sees need distinct ones: target IQNs embed the name and every
+	// vdisk_UID (the multipath WWID) the id, so two arrays under the same id
+	// hand out the same WWID for vdisks of the same serial and multipathd merges
+	// them into one map. ClusterID "auto" draws an id on the first start and keeps
+	// it in the state dir (ClusterIDFile), as a real array's is fixed at install.
+	ClusterName string `json:"clusterName,omitempty"`
+	ClusterID   string `json:"clusterID,omitempty"`
+	Faults      Faults `json:"faults"`
+	ISCSI       ISCSI  `json:"iscsi"`
 }
 
 // SSH is the CLI transport.
@@ -143,6 +151,12 @@ func (c *Config) ResolvedTopology() (model.Topology, error) {
 		t = model.TwoSiteTopology()
 	default:
 		return model.Topology{}, fmt.Errorf("unknown preset %q (want default or two-site)", c.Preset)
+	}
+	if c.ClusterName != "" {
+		t.ClusterName = c.ClusterName
+	}
+	if c.ClusterID != "" && c.ClusterID != ClusterIDAuto {
+		t.ClusterID = strings.ToUpper(c.ClusterID)
 	}
 	for node, portals := range c.Portals {
 		found := false

@@ -129,3 +129,55 @@ func TestPortalOverride(t *testing.T) {
 		t.Fatalf("default topology changed: %v", d.Nodes[0].Portals)
 	}
 }
+
+func TestClusterIdentity(t *testing.T) {
+	const preset = "0000020064A0E1D5"
+	t.Run("state from before the record keeps the topology's id under auto", func(t *testing.T) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, ArrayDir), 0o700)
+		os.WriteFile(filepath.Join(dir, ArrayDir, "journal.log"), []byte("{}\n"), 0o600)
+		c := &Config{StateDir: dir, ClusterID: ClusterIDAuto}
+		id, err := c.ClusterIdentity(preset)
+		if err != nil || id != preset {
+			t.Fatalf("id %q err %v, want the topology's %s", id, err, preset)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, ClusterIDFile))
+		if strings.TrimSpace(string(b)) != preset {
+			t.Fatalf("recorded %q", b)
+		}
+	})
+	t.Run("explicit id is recorded and must match later", func(t *testing.T) {
+		dir := t.TempDir()
+		c := &Config{StateDir: dir}
+		if id, err := c.ClusterIdentity(preset); err != nil || id != preset {
+			t.Fatalf("id %q err %v", id, err)
+		}
+		if _, err := c.ClusterIdentity("0000020064A0E2D6"); err == nil {
+			t.Fatal("a different explicit id was accepted over the recorded one")
+		}
+		c.ClusterID = ClusterIDAuto
+		if id, err := c.ClusterIdentity("0000020064A0E2D6"); err != nil || id != preset {
+			t.Fatalf("auto over a record: id %q err %v", id, err)
+		}
+	})
+	t.Run("auto draws a valid id, different per state dir", func(t *testing.T) {
+		seen := map[string]bool{}
+		for range 8 {
+			id, err := (&Config{StateDir: t.TempDir(), ClusterID: ClusterIDAuto}).ClusterIdentity(preset)
+			if err != nil || !validClusterID(id) || !strings.HasPrefix(id, clusterIDPrefix) || id != strings.ToUpper(id) {
+				t.Fatalf("id %q err %v", id, err)
+			}
+			if seen[id] {
+				t.Fatalf("id %s drawn twice", id)
+			}
+			seen[id] = true
+		}
+	})
+	t.Run("a damaged record is an error, not a new id", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, ClusterIDFile), []byte("garbage\n"), 0o600)
+		if _, err := (&Config{StateDir: dir, ClusterID: ClusterIDAuto}).ClusterIdentity(preset); err == nil {
+			t.Fatal("accepted a damaged cluster-id file")
+		}
+	})
+}

@@ -23,6 +23,8 @@ type Options struct {
 	PasswordFiles  []string // NAME:FILE
 	Portals        []string // NODE=IP[:PORT]
 	Preset         string
+	ClusterName    string
+	ClusterID      string
 	ArrayLimits    bool
 	ISCSI          bool
 	ISCSIPort      int
@@ -51,6 +53,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.Var(listFlag{&o.AuthorizedKeys}, "authorized-keys", "NAME:FILE, an OpenSSH authorized_keys file for user NAME; repeatable (users[].authorizedKeysFile)")
 	fs.Var(listFlag{&o.Portals}, "portal", "NODE=IP[:PORT], replace a node's iSCSI portal (e.g. node1=$(POD_IP)); repeatable (portals)")
 	fs.StringVar(&o.Preset, "preset", "default", "topology: default (1 I/O group, 2 nodes) or two-site (preset)")
+	fs.StringVar(&o.ClusterName, "cluster-name", "", "replace the topology's cluster name (target IQNs embed it) (clusterName)")
+	fs.StringVar(&o.ClusterID, "cluster-id", "", `replace the topology's 16-hex cluster id (vdisk_UIDs embed it), or "auto": drawn on first start, kept in the state dir (clusterID)`)
 	fs.BoolVar(&o.ArrayLimits, "array-limits", false, "apply the real array's SSH limits: 32 sessions, 3 new connections/s (ssh.limits.preset: array)")
 	fs.BoolVar(&o.ISCSI, "iscsi", true, "serve the iSCSI target on every node portal (iscsi.enabled)")
 	fs.IntVar(&o.ISCSIPort, "iscsi-port", 3260, "iSCSI portal port; -1 picks a free one (iscsi.port)")
@@ -83,6 +87,12 @@ func (o *Options) Resolve() (*config.Config, error) {
 			return nil, errors.New("--preset conflicts with topology in the config file")
 		}
 		c.Preset = o.Preset
+	}
+	if o.set["cluster-name"] {
+		c.ClusterName = o.ClusterName
+	}
+	if o.set["cluster-id"] {
+		c.ClusterID = o.ClusterID
 	}
 	if o.set["array-limits"] {
 		c.SSH.Limits.Preset = ""

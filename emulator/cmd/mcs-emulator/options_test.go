@@ -4,9 +4,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/instorage-csi/instorage-csi/emulator/config"
+	"github.com/instorage-csi/instorage-csi/emulator/model"
 )
 
 func resolve(t *testing.T, args ...string) *Options {
@@ -80,6 +82,8 @@ func TestResolve_Rejects(t *testing.T) {
 		"bad preset":             {"--preset", "moon"},
 		"preset and topology":    {"--config", cfg, "--preset", "two-site"},
 		"bad ssh addr":           {"--ssh-addr", "nowhere"},
+		"bad cluster id":         {"--cluster-id", "00000200XYZ"},
+		"bad cluster name":       {"--cluster-name", "no!"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := resolve(t, args...)
@@ -87,5 +91,73 @@ func TestResolve_Rejects(t *testing.T) {
 				t.Fatalf("%v accepted", args)
 			}
 		})
+	}
+}
+
+// Two emulators started the way the demo overlay starts its StatefulSet replicas
+// (same preset, --cluster-id auto, own state dirs) must hand out different
+// vdisk_UIDs for the same first vdisk, and each keeps its id across restarts.
+func TestClusterIDAuto_DistinctArraysStableAcrossRestart(t *testing.T) {
+	open := func(stateDir, name string) (*model.Array, string) {
+		t.Helper()
+		c, err := resolve(t, "--preset", "two-site", "--state-dir", stateDir, "--cluster-name", name, "--cluster-id", "auto").Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		topo, err := c.ResolvedTopology()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if topo.ClusterName != name {
+			t.Fatalf("cluster name %q, want %q", topo.ClusterName, name)
+		}
+		if topo.ClusterID, err = c.ClusterIdentity(topo.ClusterID); err != nil {
+			t.Fatal(err)
+		}
+		arr, err := model.OpenWithOptions(filepath.Join(stateDir, config.ArrayDir), topo, model.Options{TickInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return arr, topo.ClusterID
+	}
+	firstUID := func(arr *model.Array) string {
+		t.Helper()
+		if _, err := arr.MkVDisk(model.MkVDiskReq{Name: "v", Pools: []string{"Pool0"}, SizeBytes: 1 << 30}); err != nil {
+			t.Fatal(err)
+		}
+		vs := arr.VDisks(model.VDiskSelector{})
+		if len(vs) != 1 {
+			t.Fatalf("%d vdisks", len(vs))
+		}
+		return vs[0].UID
+	}
+	d1, d2 := t.TempDir(), t.TempDir()
+	a1, id1 := open(d1, "mcs-emulator-0")
+	a2, id2 := open(d2, "mcs-emulator-1")
+	if id1 == id2 || id1 == model.TwoSiteTopology().ClusterID {
+		t.Fatalf("auto ids %s and %s (preset %s)", id1, id2, model.TwoSiteTopology().ClusterID)
+	}
+	u1, u2 := firstUID(a1), firstUID(a2)
+	if u1 == u2 {
+		t.Fatalf("both arrays gave vdisk_UID %s", u1)
+	}
+	a1.Close()
+	a2.Close()
+	a1, again := open(d1, "mcs-emulator-0")
+	defer a1.Close()
+	if again != id1 {
+		t.Fatalf("cluster id changed across restart: %s → %s", id1, again)
+	}
+	if vs := a1.VDisks(model.VDiskSelector{}); len(vs) != 1 || vs[0].UID != u1 {
+		t.Fatalf("vdisk_UID after restart: %+v, want %s", vs, u1)
+	}
+	// An explicit, different id on the same state is refused: the WWIDs would change under hosts.
+	c, err := resolve(t, "--preset", "two-site", "--state-dir", d1, "--cluster-id", "0000020064A0FFFF").Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo, _ := c.ResolvedTopology()
+	if _, err := c.ClusterIdentity(topo.ClusterID); err == nil || !strings.Contains(err.Error(), id1) {
+		t.Fatalf("explicit id over a state created as %s: err %v", id1, err)
 	}
 }

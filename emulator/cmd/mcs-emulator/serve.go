@@ -61,6 +61,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if topo.ClusterID, err = c.ClusterIdentity(topo.ClusterID); err != nil {
+		return err
+	}
 	arr, err := model.Open(filepath.Join(c.StateDir, config.ArrayDir), topo)
 	if err != nil {
 		return fmt.Errorf("open array state: %w", err)
