@@ -99,6 +99,21 @@ func (c *CLI) AddHostPort(ctx context.Context, host string, iqn, wwpn string) er
 	return invalidf("addhostport %s: exactly one of IQN or WWPN is required", host)
 }
 
+// LsISCSIAuth is `lsiscsiauth` (§4.3). The exec path logs only the byte
+// count of stdout, so the secrets it carries stay out of the logs.
+func (c *CLI) LsISCSIAuth(ctx context.Context) ([]ISCSIAuth, error) {
+	out, err := c.query(ctx, "lsiscsiauth", "-delim", delim)
+	if err != nil {
+		return nil, err
+	}
+	var res []ISCSIAuth
+	for _, r := range parseList(out) {
+		res = append(res, ISCSIAuth{Type: r.get("type"), ID: r.get("id"), Name: r.get("name"),
+			Method: r.get("iscsi_auth_method"), Secret: r.get("iscsi_chap_secret")})
+	}
+	return res, nil
+}
+
 // ChHostCHAPSecret is `chhost -chapsecret <secret> <host>`; the secret is
 // redacted from every log line and error (see redact).
 func (c *CLI) ChHostCHAPSecret(ctx context.Context, host, secret string) error {

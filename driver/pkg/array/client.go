@@ -34,6 +34,9 @@ type Client interface {
 	LsHostVDiskMap(ctx context.Context, host string) ([]HostMap, error)
 	LsHosts(ctx context.Context) ([]Host, error)
 	LsHost(ctx context.Context, nameOrID string) (Host, error)
+	// LsISCSIAuth lists every host's iSCSI authentication; its output holds
+	// CHAP secrets and is never logged.
+	LsISCSIAuth(ctx context.Context) ([]ISCSIAuth, error)
 	LsLCMaps(ctx context.Context, filter *Filter) ([]LCMap, error)
 	LsRCRelationships(ctx context.Context, filter *Filter) ([]RCRelationship, error)
 
@@ -152,6 +155,13 @@ type Host struct {
 	SiteID, SiteName string
 	ISCSINames       []string
 	WWPNs            []string
+}
+
+// ISCSIAuth is one lsiscsiauth row (§4.3): Method "chap" with its Secret,
+// or "none".
+type ISCSIAuth struct {
+	Type, ID, Name string
+	Method, Secret string
 }
 
 type LCMap struct {

@@ -162,6 +162,11 @@ func TestEmulated_HostsAndMappings(t *testing.T) {
 	if hosts := must(c.LsHosts(ctx)); len(hosts) != 2 || hosts[0].Name != "iscsi-n1" {
 		t.Errorf("lshost list = %+v", hosts)
 	}
+	auth := must(c.LsISCSIAuth(ctx))
+	if len(auth) != 2 || auth[0] != (array.ISCSIAuth{Type: "host", ID: hid, Name: "iscsi-n1", Method: "chap", Secret: "abcdefghijkl2345"}) ||
+		auth[1].Name != "fc-n1" || auth[1].Method != "none" || auth[1].Secret != "" {
+		t.Errorf("lsiscsiauth = %+v", auth)
+	}
 	// Host WWPNs are logged in to every active array FC port (emulator model).
 	byWWPN := must(c.LsFabric(ctx, "2100000e1e000001", ""))
 	if len(byWWPN) == 0 {

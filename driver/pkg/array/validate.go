@@ -112,3 +112,7 @@ func pct(v int) string { return strconv.Itoa(v) + "%" }
 
 // ValidateArgv is checkArgv for transports outside this package (arraytest).
 func ValidateArgv(argv []string) error { return checkArgv(argv) }
+
+// ValidCHAPSecret reports whether s is a CHAP secret the client will pass to
+// chhost (1–64 of A–Z a–z 0–9 . _ -, starting alphanumeric).
+func ValidCHAPSecret(s string) bool { return chapRE.MatchString(s) }

@@ -446,3 +446,72 @@ func TestPublish_LinkMismatch_FailedPrecondition(t *testing.T) {
 		t.Fatalf("host made for a mismatched node: %+v", h)
 	}
 }
+
+// A controller-publish secret with chapSecret sets it on the node's host object
+// before the vdisk is mapped (lsiscsiauth shows it), a changed Secret replaces
+// it, a publish without one leaves it, and a malformed one is refused before
+// anything is made on the array, without echoing it.
+func TestPublish_CHAPSecretSetOnHost(t *testing.T) {
+	e := newEnv(t, harness.Options{})
+	v1 := e.mustCreate("pvc-chap-1", 1<<30, nil)
+	v2 := e.mustCreate("pvc-chap-2", 1<<30, nil)
+	auth := func() (method, secret string) {
+		t.Helper()
+		rows, err := e.emu.Client.LsISCSIAuth(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Name == "worker-1" {
+				return r.Method, r.Secret
+			}
+		}
+		t.Fatalf("no lsiscsiauth row for worker-1: %+v", rows)
+		return "", ""
+	}
+	publish := func(vol *csi.Volume, secrets map[string]string) error {
+		_, err := e.s.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: vol.VolumeId, NodeId: node1,
+			VolumeCapability: rwo()[0], Secrets: secrets})
+		return err
+	}
+
+	const bad = "has space!"
+	err := publish(v1, map[string]string{"chapSecret": bad})
+	wantCode(t, err, codes.InvalidArgument)
+	if strings.Contains(err.Error(), bad) {
+		t.Fatalf("error echoes the secret: %v", err)
+	}
+	if h := e.hosts(); len(h) != 0 {
+		t.Fatalf("a refused publish made a host: %+v", h)
+	}
+
+	if err := publish(v1, map[string]string{"chapSecret": "FirstSecret2345"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, s := auth(); m != "chap" || s != "FirstSecret2345" {
+		t.Fatalf("after publish: %s %q", m, s)
+	}
+	if err := publish(v2, map[string]string{"chapSecret": "RotatedSecret678"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, s := auth(); m != "chap" || s != "RotatedSecret678" {
+		t.Fatalf("after a publish with a rotated secret: %s %q", m, s)
+	}
+	if err := publish(v1, nil); err != nil { // retry of an existing map, no Secret
+		t.Fatal(err)
+	}
+	if m, s := auth(); m != "chap" || s != "RotatedSecret678" {
+		t.Fatalf("a publish without a Secret changed it: %s %q", m, s)
+	}
+	if maps, err := e.emu.Client.LsHostVDiskMap(ctx, "worker-1"); err != nil || len(maps) != 2 {
+		t.Fatalf("maps of worker-1: %+v %v", maps, err)
+	}
+}
+
+func TestPublish_CHAPOnFC_InvalidArgument(t *testing.T) {
+	e := newEnv(t, harness.Options{}, func(_ *config.Storage, o *controller.Options) { o.Link = "fc" })
+	vol := e.mustCreate("pvc-fc-chap", 1<<30, nil)
+	_, err := e.s.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: vol.VolumeId,
+		NodeId: "worker-9;wwpn=10000000C9A1B2C3", VolumeCapability: rwo()[0], Secrets: map[string]string{"chapSecret": "FirstSecret2345"}})
+	wantCode(t, err, codes.InvalidArgument)
+}

@@ -42,6 +42,15 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 	if (s.opts.Link == host.LinkISCSI && len(node.WWPNs) > 0) || (s.opts.Link == host.LinkFC && node.IQN != "") {
 		return nil, status.Errorf(codes.FailedPrecondition, "node %s reports %s ports but host.link is %s: controller and node configs disagree", node.Name, map[bool]string{true: "FC", false: "iSCSI"}[len(node.WWPNs) > 0], s.opts.Link)
 	}
+	chap := req.GetSecrets()[secretCHAPSecret]
+	if chap != "" {
+		if s.opts.Link != host.LinkISCSI {
+			return nil, status.Errorf(codes.InvalidArgument, "controller-publish secret %s: CHAP is iSCSI-only and host.link is %s", secretCHAPSecret, s.opts.Link)
+		}
+		if !array.ValidCHAPSecret(chap) { // never echo the secret
+			return nil, status.Errorf(codes.InvalidArgument, "controller-publish secret %s: must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit", secretCHAPSecret)
+		}
+	}
 	a, err := s.array(id.Storage, codes.NotFound)
 	if err != nil {
 		return nil, err
@@ -60,7 +69,7 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 		return nil, status.Errorf(codes.NotFound, "vdisk %s is not a volume", v.Name)
 	}
 	hostName := s.hostName(node)
-	maps, err := s.mapToHost(ctx, a, v, node, hostName, req.GetVolumeCapability())
+	maps, err := s.mapToHost(ctx, a, v, node, hostName, req.GetVolumeCapability(), chap)
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +99,9 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 
 // mapToHost makes sure vdisk v is mapped to the node's host object and
 // returns the vdisk's maps. It holds the host lock, so an unpublish cannot
-// remove the host between its creation and the map.
-func (s *Server) mapToHost(ctx context.Context, a *Array, v array.VDisk, node volumeid.Node, hostName string, c *csi.VolumeCapability) ([]array.HostMap, error) {
+// remove the host between its creation and the map. A non-empty chap is set
+// as the host's CHAP secret before the vdisk is mapped to it.
+func (s *Server) mapToHost(ctx context.Context, a *Array, v array.VDisk, node volumeid.Node, hostName string, c *csi.VolumeCapability, chap string) ([]array.HostMap, error) {
 	unlock := s.hosts.lock(a.Config.Name + "/" + hostName)
 	defer unlock()
 
@@ -106,7 +116,8 @@ func (s *Server) mapToHost(ctx context.Context, a *Array, v array.VDisk, node vo
 			}
 		}
 	}
-	if !slices.ContainsFunc(maps, func(m array.HostMap) bool { return m.HostName == hostName }) {
+	mapped := slices.ContainsFunc(maps, func(m array.HostMap) bool { return m.HostName == hostName })
+	if !mapped {
 		site := ""
 		if v.Function == fnMaster {
 			if site, err = s.siteOf(ctx, a, v.IOGroupName); err != nil {
@@ -116,6 +127,13 @@ func (s *Server) mapToHost(ctx context.Context, a *Array, v array.VDisk, node vo
 		if _, err := s.ensureHost(ctx, a, node, site); err != nil {
 			return nil, err
 		}
+	}
+	if chap != "" {
+		if err := s.ensureHostCHAP(ctx, a, hostName, chap); err != nil {
+			return nil, err
+		}
+	}
+	if !mapped {
 		if _, err := a.Client.MkVDiskHostMap(ctx, hostName, v.Name); err != nil && !array.IsAlreadyExists(err) && !array.IsAlreadyMappedToHost(err) {
 			return nil, toStatus(err, fmt.Sprintf("mapping %s to host %s", v.Name, hostName))
 		}
@@ -125,6 +143,28 @@ func (s *Server) mapToHost(ctx context.Context, a *Array, v array.VDisk, node vo
 		}
 	}
 	return maps, nil
+}
+
+// ensureHostCHAP sets secret as the host's CHAP secret unless it already is
+// (lsiscsiauth, §4.3). The CHAP name is the host's IQN, which the node uses
+// when its node-stage secret has no chapUser. A changed secret replaces the
+// old one: sessions already logged in keep working, later logins use the new
+// one, which is how a rotated Secret takes effect.
+func (s *Server) ensureHostCHAP(ctx context.Context, a *Array, hostName, secret string) error {
+	auths, err := a.Client.LsISCSIAuth(ctx)
+	if err != nil {
+		return toStatus(err, "reading the iSCSI authentication of host "+hostName)
+	}
+	for _, x := range auths {
+		if x.Name == hostName && x.Method == "chap" && x.Secret == secret {
+			return nil
+		}
+	}
+	if err := a.Client.ChHostCHAPSecret(ctx, hostName, secret); err != nil {
+		return toStatus(err, "setting the CHAP secret of host "+hostName)
+	}
+	klog.InfoS("Set host CHAP secret", "storage", a.Config.Name, "host", hostName)
+	return nil
 }
 
 // siteOf is the site of an I/O group, for mkhost -site with active-active

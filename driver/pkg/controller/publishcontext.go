@@ -18,6 +18,13 @@ const (
 	pcTargetWWPNs   = "targetWWPNs"   // target WWPN, one per path (FC)
 )
 
+// secretCHAPSecret is the controller-publish secret key whose value
+// ControllerPublishVolume sets as the node's host CHAP secret; the node reads
+// the same key from its node-stage secret (driver/pkg/node SecretCHAPSecret).
+// The secret itself never goes into the publish context, which is stored in
+// the VolumeAttachment's status for anyone who can read it.
+const secretCHAPSecret = "chapSecret"
+
 // publishContext encodes a validated host.Volume.
 func publishContext(v host.Volume) map[string]string {
 	pc := map[string]string{pcLinkType: v.Link, pcVDiskUID: strings.ToUpper(v.UID)}

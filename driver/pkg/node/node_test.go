@@ -552,3 +552,31 @@ func TestUnstage_LUNRemappedWhileStaged_PathsCutBeforeUnmount(t *testing.T) {
 		t.Fatalf("left behind maps=%v sessions=%v", e.h.K.Maps(), e.h.K.Sessions())
 	}
 }
+
+// A node-stage Secret with only chapSecret (the same Secret the controller
+// reads to set the host's CHAP secret) logs in with the initiator IQN as the
+// CHAP name, the name the array expects. (hostexec's own tests cover keeping
+// the password out of logs and errors.)
+func TestStage_CHAPSecretOnly_UserIsInitiatorIQN(t *testing.T) {
+	e := newEnv(t, iscsiHost())
+	const secret = "s3cretCHAPvalue9"
+	staging := filepath.Join(e.dir, "staging", "globalmount")
+	_, err := e.srv.NodeStageVolume(context.Background(), &csi.NodeStageVolumeRequest{VolumeId: volA, StagingTargetPath: staging,
+		VolumeCapability: blockCap(), PublishContext: e.publishContext("3"), Secrets: map[string]string{SecretCHAPSecret: secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var updates int
+	for _, c := range e.h.X.CallsOf("iscsiadm") {
+		if strings.Contains(c, "-o update") {
+			updates++
+			if !strings.HasSuffix(c, " -n node.session.auth.authmethod -v CHAP -n node.session.auth.username -v "+initiator+
+				" -n node.session.auth.password -v "+secret) {
+				t.Errorf("node record not set to CHAP as %s: %s", initiator, c)
+			}
+		}
+	}
+	if updates != 2 {
+		t.Fatalf("%d node record updates, want one per portal (2)", updates)
+	}
+}

@@ -92,7 +92,9 @@ func volumeFrom(volumeID string, pc map[string]string) (host.Volume, error) {
 }
 
 // chapFrom returns CHAP credentials from the stage secrets (preferred) or
-// the publish context's user; nil when CHAP is not in use.
+// the publish context's user; nil when CHAP is not in use. User is empty when
+// only the secret is given: the caller fills in the initiator IQN, the CHAP
+// name the array expects for its host objects (mcs-cli.md, iSCSI attach step 6).
 func chapFrom(pc, secrets map[string]string) (*iscsi.CHAP, error) {
 	user := secrets[SecretCHAPUser]
 	if user == "" {
@@ -102,8 +104,8 @@ func chapFrom(pc, secrets map[string]string) (*iscsi.CHAP, error) {
 	switch {
 	case user == "" && secret == "":
 		return nil, nil
-	case user == "" || secret == "":
-		return nil, fmt.Errorf("CHAP needs both %s and %s (secret from node-stage secrets)", SecretCHAPUser, SecretCHAPSecret)
+	case secret == "":
+		return nil, fmt.Errorf("CHAP user %q given without %s (node-stage secrets)", user, SecretCHAPSecret)
 	}
 	return &iscsi.CHAP{User: user, Secret: secret}, nil
 }

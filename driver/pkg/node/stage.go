@@ -17,6 +17,7 @@ import (
 	mount "k8s.io/mount-utils"
 
 	"github.com/instorage-csi/instorage-csi/driver/pkg/host"
+	"github.com/instorage-csi/instorage-csi/driver/pkg/host/iscsi"
 	"github.com/instorage-csi/instorage-csi/driver/pkg/volumeid"
 )
 
@@ -46,6 +47,11 @@ func (s *Server) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRe
 	chap, err := chapFrom(req.GetPublishContext(), req.GetSecrets())
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "volume %s: %v", volID, err)
+	}
+	if chap != nil && chap.User == "" {
+		if chap.User, err = iscsi.ReadInitiatorName(s.opts.InitiatorNameFile); err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "volume %s: CHAP user defaults to the initiator name: %v", volID, err)
+		}
 	}
 	done, err := s.begin(volID)
 	if err != nil {
