@@ -230,6 +230,31 @@ func checkRBAC(t *testing.T, where string, objs []object) {
 	if got["/secrets"] != nil {
 		t.Errorf("%s: the controller must not read Secrets through the API", where)
 	}
+	checkCHAPRole(t, where, objs)
+}
+
+// checkCHAPRole: the only Secret access is the optional CHAP Role
+// (components/chap, chart value chap.secretName): namespaced, get, and only
+// on named Secrets.
+func checkCHAPRole(t *testing.T, where string, objs []object) {
+	for _, o := range objs {
+		if o.kind() != "Role" && o.kind() != "ClusterRole" {
+			continue
+		}
+		for _, r := range list(o, "rules") {
+			if !slices.Contains(list(r, "resources"), any("secrets")) {
+				continue
+			}
+			switch {
+			case o.kind() != "Role" || o.name() != "csi-instorage-chap-secret":
+				t.Errorf("%s: %s %s grants access to Secrets", where, o.kind(), o.name())
+			case len(list(r, "resourceNames")) == 0:
+				t.Errorf("%s: %s grants Secrets without resourceNames", where, o.name())
+			case len(list(r, "verbs")) != 1 || list(r, "verbs")[0] != "get":
+				t.Errorf("%s: %s grants %v on Secrets, want get only", where, o.name(), list(r, "verbs"))
+			}
+		}
+	}
 }
 
 func findObj(objs []object, kind, name string) object {

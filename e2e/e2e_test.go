@@ -29,6 +29,7 @@ type options struct {
 	classMirror     string
 	classAA         string
 	classSecondDev  string
+	chapSecret      string
 	snapshotClass   string
 	image           string
 	arrays          string // name=pod or name=HOST:PORT, ...: arrays to inspect over SSH
@@ -67,6 +68,7 @@ func init() {
 	flag.StringVar(&opts.classMirror, "class-mirror", "csi-instorage-mirror", "StorageClass: volLevel=mirror")
 	flag.StringVar(&opts.classAA, "class-aa", "csi-instorage-aa", "StorageClass: volLevel=aa")
 	flag.StringVar(&opts.classSecondDev, "class-second-array", "csi-instorage-storage-02", "StorageClass: devName=storage-02")
+	flag.StringVar(&opts.chapSecret, "chap-secret", "csi-instorage-chap", "Secret in -driver-namespace the controller may read for CHAP (components/chap); the CHAP spec creates it with a random chapSecret and deletes it")
 	flag.StringVar(&opts.snapshotClass, "snapshot-class", "csi-instorage-snapclass", "VolumeSnapshotClass")
 	flag.StringVar(&opts.image, "image", "registry.k8s.io/e2e-test-images/busybox:1.37.0-2", "image of the test pods (needs sh, dd, md5sum, df, stat)")
 	flag.StringVar(&opts.arrays, "arrays", "storage-01=mcs-emulator-0,storage-02=mcs-emulator-1",
