@@ -156,7 +156,7 @@ func OpenWithOptions(stateDir string, topo Topology, opts Options) (*Array, erro
 	} else {
 		close(a.done)
 	}
-	klog.InfoS("Array opened", "stateDir", stateDir, "cluster", topo.ClusterName,
+	klog.InfoS("Array opened", "stateDir", stateDir, "cluster", topo.ClusterName, "clusterID", topo.ClusterID,
 		"vdisks", len(a.st.VDisks), "hosts", len(a.st.Hosts))
 	return a, nil
 }
