@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/instorage-csi/instorage-csi/emulator/model"
 )
 
 const (
@@ -50,7 +52,7 @@ func (c *Config) ClusterIdentity(topologyID string) (string, error) {
 	}
 	id := topologyID
 	if c.ClusterID == ClusterIDAuto {
-		existing, err := stateExists(filepath.Join(c.StateDir, ArrayDir))
+		existing, err := model.HasState(filepath.Join(c.StateDir, ArrayDir))
 		if err != nil {
 			return "", err
 		}
@@ -62,7 +64,10 @@ func (c *Config) ClusterIdentity(topologyID string) (string, error) {
 			id = clusterIDPrefix + strings.ToUpper(hex.EncodeToString(r[:]))[:16-len(clusterIDPrefix)]
 		}
 	}
-	if err := writeFileAtomic(path, []byte(id+"\n")); err != nil {
+	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
+		return "", err
+	}
+	if err := model.WriteFileAtomic(path, []byte(id+"\n")); err != nil {
 		return "", fmt.Errorf("record cluster id: %w", err)
 	}
 	return id, nil
@@ -74,53 +79,4 @@ func validClusterID(id string) bool {
 	}
 	_, err := hex.DecodeString(id)
 	return err == nil
-}
-
-// stateExists reports whether dir already holds array state (any file).
-func stateExists(dir string) (bool, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	for _, e := range ents {
-		if e.Name() == "state.json" || e.Name() == "journal.log" {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// writeFileAtomic writes data to path via a synced temporary file and rename.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".cluster-id-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -278,10 +279,10 @@ func (j *journal) compact(st *state) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(j.dir, snapshotFile), b); err != nil {
+	if err := WriteFileAtomic(filepath.Join(j.dir, snapshotFile), b); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(j.dir, journalFile), nil); err != nil {
+	if err := WriteFileAtomic(filepath.Join(j.dir, journalFile), nil); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(filepath.Join(j.dir, journalFile), os.O_RDWR|os.O_APPEND, 0o600)
@@ -320,8 +321,24 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// writeFileAtomic is write-temp, fsync, rename, fsync-dir.
-func writeFileAtomic(path string, data []byte) error {
+// HasState reports whether dir already holds an array state (a snapshot or a
+// journal), i.e. whether Open would load rather than create one.
+func HasState(dir string) (bool, error) {
+	for _, name := range []string{snapshotFile, journalFile} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// WriteFileAtomic is write-temp, fsync, rename, fsync-dir: after a crash the
+// file holds either the old or the new content.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
