@@ -122,7 +122,7 @@ func (c *CLI) ChHostCHAPSecret(ctx context.Context, host, secret string) error {
 	}
 	if !chapRE.MatchString(secret) {
 		// Never echo the secret itself.
-		return invalidf("chap secret for host %s: must be 1-64 characters of A-Z a-z 0-9 . _ -", host)
+		return invalidf("chap secret for host %s: must be %s", host, CHAPSecretRule)
 	}
 	return c.op(ctx, "chhost", "-chapsecret", secret, host)
 }

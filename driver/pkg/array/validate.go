@@ -113,6 +113,9 @@ func pct(v int) string { return strconv.Itoa(v) + "%" }
 // ValidateArgv is checkArgv for transports outside this package (arraytest).
 func ValidateArgv(argv []string) error { return checkArgv(argv) }
 
+// CHAPSecretRule says, for error messages, what chapRE accepts.
+const CHAPSecretRule = "1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+
 // ValidCHAPSecret reports whether s is a CHAP secret the client will pass to
-// chhost (1–64 of A–Z a–z 0–9 . _ -, starting alphanumeric).
+// chhost (CHAPSecretRule).
 func ValidCHAPSecret(s string) bool { return chapRE.MatchString(s) }

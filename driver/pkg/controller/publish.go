@@ -48,7 +48,7 @@ func (s *Server) ControllerPublishVolume(ctx context.Context, req *csi.Controlle
 			return nil, status.Errorf(codes.InvalidArgument, "controller-publish secret %s: CHAP is iSCSI-only and host.link is %s", secretCHAPSecret, s.opts.Link)
 		}
 		if !array.ValidCHAPSecret(chap) { // never echo the secret
-			return nil, status.Errorf(codes.InvalidArgument, "controller-publish secret %s: must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit", secretCHAPSecret)
+			return nil, status.Errorf(codes.InvalidArgument, "controller-publish secret %s: must be %s", secretCHAPSecret, array.CHAPSecretRule)
 		}
 	}
 	a, err := s.array(id.Storage, codes.NotFound)
